@@ -1,0 +1,1 @@
+"""The ``blobstream`` command line."""

@@ -1,0 +1,55 @@
+"""``blobstream serve``: the blob server on gunicorn (SPEC "Configuration")."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from blobstream.cli.sizes import parse_size
+from blobstream.cli.status import ExitStatus
+from blobstream.errors import BlobstreamError
+from blobstream.storage import DEFAULT_STORAGE
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "serve", help="run the blob server", description="Run the blob server on gunicorn."
+    )
+    p.add_argument("--storage", help=f"storage URL (env BLOBSTREAM_STORAGE; {DEFAULT_STORAGE})")
+    p.add_argument("--host", help="address to bind (env BLOBSTREAM_HOST; 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (env BLOBSTREAM_PORT; 8080)")
+    p.add_argument("--workers", type=int, help="worker processes (env BLOBSTREAM_WORKERS; 2)")
+    p.add_argument("--threads", type=int, help="threads per worker (env BLOBSTREAM_THREADS; 16)")
+    p.add_argument("--max-size", help="largest body accepted, e.g. 100G (env BLOBSTREAM_MAX_SIZE)")
+    p.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from blobstream.server.launcher import ServeOptions, serve
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(args, name)
+        return value if value is not None else env.get(f"BLOBSTREAM_{name.upper()}", default)
+
+    try:
+        max_size = pick("max_size", None)
+        options = ServeOptions(
+            storage=pick("storage", DEFAULT_STORAGE),
+            host=pick("host", "127.0.0.1"),
+            port=int(pick("port", 8080)),
+            workers=int(pick("workers", 2)),
+            threads=int(pick("threads", 16)),
+            max_size=parse_size(str(max_size)) if max_size not in (None, "") else None,
+        )
+    except ValueError as exc:
+        print(f"blobstream serve: {exc}", file=sys.stderr)
+        return ExitStatus.USAGE
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        serve(options)
+    except BlobstreamError as exc:
+        print(f"blobstream serve: {exc.detail}", file=sys.stderr)
+        return ExitStatus.ERROR
+    return ExitStatus.OK

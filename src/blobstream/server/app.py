@@ -1,0 +1,18 @@
+"""The standalone server's app factory: a Flask app with the extension mounted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from blobstream.server.extension import Blobstream
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the blobstream app; ``config`` keys are Flask config names (``BLOBSTREAM_*``)."""
+    app = Flask("blobstream")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config.update(config or {})
+    Blobstream(app)
+    return app

@@ -1,0 +1,85 @@
+"""Run the app on gunicorn's gthread worker (sendfile downloads, heartbeat timeouts).
+
+Werkzeug's development server has no sendfile and sends duplicate ``Date``
+headers; the sync worker's timeout would kill a long transfer. With gthread the
+timeout is a heartbeat of the worker, not a limit on a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+log = logging.getLogger("blobstream")
+
+
+@dataclass
+class ServeOptions:
+    storage: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 16
+    max_size: int | None = None
+    timeout: int = 120
+    extra_config: dict[str, Any] = field(default_factory=dict)
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: ServeOptions) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        o = self.options
+        settings: dict[str, Any] = {
+            "bind": [f"[{o.host}]:{o.port}" if ":" in o.host else f"{o.host}:{o.port}"],
+            "worker_class": "gthread",
+            "workers": o.workers,
+            "threads": o.threads,
+            "timeout": o.timeout,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "accesslog": "-",
+            "errorlog": "-",
+            "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s %(D)sus',
+            "child_exit": _child_exit,
+            "proc_name": "blobstream",
+        }
+        for name, value in settings.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Any:
+        from blobstream.server.app import create_app
+
+        config = {
+            "BLOBSTREAM_STORAGE": self.options.storage,
+            "BLOBSTREAM_MAX_SIZE": self.options.max_size,
+            **self.options.extra_config,
+        }
+        return create_app(config)
+
+
+def serve(options: ServeOptions) -> None:
+    """Check the storage opens, then serve until SIGTERM/SIGINT (graceful)."""
+    from blobstream.storage import open_store
+
+    open_store(options.storage).close()
+    metrics_dir = tempfile.mkdtemp(prefix="blobstream-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _Gunicorn(options).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,73 @@
+"""Storage backends behind one protocol, chosen by URL (``file://``, ``postgresql://``, ``s3://``)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from blobstream.errors import BlobstreamError
+from blobstream.storage.protocol import (
+    BlobInfo,
+    BlobReader,
+    BlobStore,
+    BlobWriter,
+    Commit,
+    UploadState,
+    UploadStore,
+    WriteCondition,
+)
+
+DEFAULT_STORAGE = "file://./blobstream-data"
+
+__all__ = [
+    "DEFAULT_STORAGE",
+    "BlobInfo",
+    "BlobReader",
+    "BlobStore",
+    "BlobWriter",
+    "Commit",
+    "InvalidStorageURL",
+    "UploadState",
+    "UploadStore",
+    "WriteCondition",
+    "open_store",
+]
+
+
+class InvalidStorageURL(BlobstreamError, ValueError):
+    status = 500
+    slug = "invalid-storage-url"
+    title = "Invalid storage URL"
+
+
+def local_path(url: str) -> str:
+    """The directory of a ``file:`` URL; ``file://./dir`` and ``file:dir`` are relative."""
+    parts = urlsplit(url)
+    if parts.netloc in ("", "localhost"):
+        path = unquote(parts.path)
+    else:  # file://./data is read as the relative path ./data
+        path = unquote(parts.netloc + parts.path)
+    if not path:
+        raise InvalidStorageURL(f"{url!r} names no directory")
+    return path
+
+
+def open_store(url: str) -> BlobStore:
+    """Open the backend a storage URL names; a bad URL raises :class:`InvalidStorageURL`."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "file":
+        from blobstream.storage.local import LocalStore
+
+        return LocalStore(local_path(url), url=url)
+    if scheme in ("postgres", "postgresql"):
+        from blobstream.storage.postgres import PostgresStore  # type: ignore[import-not-found]
+
+        store: BlobStore = PostgresStore(url)
+        return store
+    if scheme == "s3":
+        from blobstream.storage.s3 import S3Store  # type: ignore[import-not-found]
+
+        store = S3Store(url)
+        return store
+    raise InvalidStorageURL(
+        f"unknown storage URL {url!r}: use file:///path, postgresql://… or s3://bucket/prefix"
+    )

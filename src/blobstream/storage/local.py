@@ -1,0 +1,359 @@
+"""The default backend: files on the local filesystem and a SQLite (WAL) index.
+
+A new version is written to ``tmp/<pid>-<id>``, fsynced, renamed to
+``data/<xx>/<id>`` and published by one index transaction that checks the
+write condition and swaps the key. Readers hold an open file, so a replace or
+delete never tears what they read. A small journal in the index (``pending``
+before the rename, ``trash`` after a replace) lets start-up remove every orphan
+of a crash without walking the data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from blobstream.errors import NotFound, StorageFull, StorageUnavailable
+from blobstream.storage.protocol import (
+    ALWAYS,
+    BlobInfo,
+    Buffer,
+    Commit,
+    WriteCondition,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS blobs (
+    key BLOB PRIMARY KEY,
+    file TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    mtime REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (file TEXT PRIMARY KEY, pid INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS trash (file TEXT PRIMARY KEY);
+"""
+
+COLUMNS = "key, file, size, etag, sha256, content_type, mtime"
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def storage_error(exc: BaseException) -> BaseException:
+    """Map an OS or SQLite failure to the named error a client should see."""
+    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+        return StorageFull("the storage has no space left for this blob")
+    if isinstance(exc, sqlite3.Error) and "full" in str(exc).lower():
+        return StorageFull("the storage index has no space left")
+    if isinstance(exc, OSError | sqlite3.Error):
+        return StorageUnavailable(f"the storage failed: {exc.__class__.__name__}")
+    return exc
+
+
+def upper_bound(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix``."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _row_info(row: tuple[Any, ...]) -> BlobInfo:
+    key, _file, size, etag, sha256, content_type, mtime = row
+    return BlobInfo(bytes(key).decode(), size, etag, sha256, content_type, mtime)
+
+
+class LocalReader(io.FileIO):
+    """An open version of a blob: a real file, so servers can ``sendfile`` it."""
+
+    info: BlobInfo
+
+
+class LocalWriter:
+    """A new version in a temporary file; see :class:`LocalStore` for the commit."""
+
+    def __init__(self, store: LocalStore, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.id = uuid.uuid4().hex
+        self.tmp = store.tmp_dir / f"{os.getpid()}-{self.id}"
+        self.final = store.data_path(self.id)
+        try:
+            self.file: io.FileIO | None = io.FileIO(self.tmp, "xb")
+        except OSError as exc:
+            raise storage_error(exc) from exc
+
+    def write(self, data: Buffer) -> None:
+        assert self.file is not None, "write after commit or abort"
+        view = memoryview(data)
+        try:
+            while view:
+                n = self.file.write(view)
+                view = view[n or 0 :]
+        except OSError as exc:
+            raise storage_error(exc) from exc
+
+    def commit(self, commit: Commit) -> tuple[BlobInfo, bool]:
+        assert self.file is not None, "commit after commit or abort"
+        try:
+            os.fsync(self.file.fileno())
+            self.file.close()
+            self.file = None
+        except OSError as exc:
+            raise storage_error(exc) from exc
+        return self.store._publish(self, commit)
+
+    def abort(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
+
+
+class LocalStore:
+    """``file:///path``: blobs as files, an SQLite index of keys (module docstring)."""
+
+    def __init__(self, root: str | os.PathLike[str], url: str | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.url = url or self.root.as_uri()
+        self.tmp_dir = self.root / "tmp"
+        self.data_dir = self.root / "data"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            for i in range(256):
+                (self.data_dir / f"{i:02x}").mkdir(parents=True, exist_ok=True)
+            self._db().executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageUnavailable(f"cannot open the storage at {self.root}: {exc}") from exc
+        self.recover()
+
+    # -- index connections: one per thread, WAL, generous busy timeout ---------
+
+    def _db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.root / "index.sqlite3",
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=60,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        if durable:
+            db.execute("PRAGMA synchronous=FULL")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except (OSError, sqlite3.Error) as exc:
+            raise storage_error(exc) from exc
+        finally:
+            if durable:
+                db.execute("PRAGMA synchronous=NORMAL")
+
+    def data_path(self, file_id: str) -> Path:
+        return self.data_dir / file_id[:2] / file_id
+
+    # -- BlobStore ----------------------------------------------------------------
+
+    def begin_write(self, key: str) -> LocalWriter:
+        return LocalWriter(self, key)
+
+    def _current(self, db: sqlite3.Connection, key: str) -> tuple[BlobInfo, str] | None:
+        row = db.execute(
+            f"SELECT {COLUMNS} FROM blobs WHERE key = ?",
+            (key.encode(),),
+        ).fetchone()
+        return None if row is None else (_row_info(row), row[1])
+
+    def _publish(self, writer: LocalWriter, commit: Commit) -> tuple[BlobInfo, bool]:
+        info = BlobInfo(
+            key=writer.key,
+            size=commit.size,
+            etag=writer.id,
+            sha256=commit.sha256,
+            content_type=commit.content_type,
+            last_modified=time.time(),
+        )
+        db = self._db()
+        try:
+            db.execute("INSERT INTO pending (file, pid) VALUES (?, ?)", (writer.id, os.getpid()))
+            os.rename(writer.tmp, writer.final)
+            fsync_dir(writer.final.parent)
+        except (OSError, sqlite3.Error) as exc:
+            self._forget_pending(writer.id)
+            raise storage_error(exc) from exc
+        try:
+            with self._transaction() as tx:
+                current = self._current(tx, writer.key)
+                commit.condition.check(current[0] if current else None)
+                tx.execute(
+                    "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        writer.key.encode(),
+                        writer.id,
+                        info.size,
+                        info.etag,
+                        info.sha256,
+                        info.content_type,
+                        info.last_modified,
+                    ),
+                )
+                tx.execute("DELETE FROM pending WHERE file = ?", (writer.id,))
+                if current is not None:
+                    tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+        except BaseException:
+            self._forget_pending(writer.id)
+            raise
+        if current is not None:
+            self._empty_trash(current[1])
+        return info, current is None
+
+    def _forget_pending(self, file_id: str) -> None:
+        """Undo a publish that did not commit: the renamed file and its journal row."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.data_path(file_id))
+        with contextlib.suppress(sqlite3.Error):
+            self._db().execute("DELETE FROM pending WHERE file = ?", (file_id,))
+
+    def _empty_trash(self, file_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.data_path(file_id))
+        with contextlib.suppress(sqlite3.Error):
+            self._db().execute("DELETE FROM trash WHERE file = ?", (file_id,))
+
+    def stat(self, key: str) -> BlobInfo:
+        try:
+            current = self._current(self._db(), key)
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+        if current is None:
+            raise NotFound(f"no blob has the key {key!r}")
+        return current[0]
+
+    def open(self, key: str) -> LocalReader:
+        for _ in range(10):
+            try:
+                current = self._current(self._db(), key)
+            except sqlite3.Error as exc:
+                raise storage_error(exc) from exc
+            if current is None:
+                raise NotFound(f"no blob has the key {key!r}")
+            try:
+                reader = LocalReader(self.data_path(current[1]), "rb")
+            except FileNotFoundError:
+                continue  # replaced between the lookup and the open: look again
+            except OSError as exc:
+                raise storage_error(exc) from exc
+            reader.info = current[0]
+            return reader
+        raise StorageUnavailable(f"the blob {key!r} is being replaced too often to be read")
+
+    def delete(self, key: str, condition: WriteCondition = ALWAYS) -> BlobInfo:
+        with self._transaction() as tx:
+            current = self._current(tx, key)
+            if current is None:
+                raise NotFound(f"no blob has the key {key!r}")
+            condition.check(current[0])
+            tx.execute("DELETE FROM blobs WHERE key = ?", (key.encode(),))
+            tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+        self._empty_trash(current[1])
+        return current[0]
+
+    def list(self, prefix: str = "", after: str = "", limit: int = 1000) -> list[BlobInfo]:
+        low = prefix.encode()
+        query = f"SELECT {COLUMNS} FROM blobs WHERE key >= ?"
+        args: list[object] = [low]
+        if after:
+            query += " AND key > ?"
+            args.append(after.encode())
+        high = upper_bound(low)
+        if high is not None:
+            query += " AND key < ?"
+            args.append(high)
+        query += " ORDER BY key LIMIT ?"
+        args.append(limit)
+        try:
+            return [_row_info(row) for row in self._db().execute(query, args)]
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+
+    def ping(self) -> None:
+        try:
+            self._db().execute("SELECT 1 FROM blobs LIMIT 1").fetchall()
+            if not self.tmp_dir.is_dir():
+                raise FileNotFoundError(self.tmp_dir)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageUnavailable(f"the storage at {self.root} does not answer") from exc
+
+    def recover(self) -> None:
+        """Remove what crashed writers left: temporary files, unpublished renames, trash."""
+        for entry in os.scandir(self.tmp_dir):
+            pid, _, _ = entry.name.partition("-")
+            if not pid.isdigit() or not pid_alive(int(pid)):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+        db = self._db()
+        for file_id, pid in db.execute("SELECT file, pid FROM pending").fetchall():
+            if pid_alive(pid):
+                continue
+            referenced = db.execute("SELECT 1 FROM blobs WHERE file = ?", (file_id,)).fetchone()
+            if not referenced:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.data_path(file_id))
+            db.execute("DELETE FROM pending WHERE file = ?", (file_id,))
+        for (file_id,) in db.execute("SELECT file FROM trash").fetchall():
+            self._empty_trash(file_id)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
