@@ -57,6 +57,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s %(D)sus',
             "child_exit": _child_exit,
             "proc_name": "blobstream",
+            "control_socket_disable": True,
         }
         for name, value in settings.items():
             self.cfg.set(name, value)
