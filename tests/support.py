@@ -57,8 +57,15 @@ class Server:
     def start(self, wait: bool = True) -> Server:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [str(BIN / "blobstream"), "serve", "--storage", self.storage,
-             "--port", str(self.port), *self.args],
+            [
+                str(BIN / "blobstream"),
+                "serve",
+                "--storage",
+                self.storage,
+                "--port",
+                str(self.port),
+                *self.args,
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=self.env,
