@@ -1,0 +1,1 @@
+"""Black-box acceptance tests: real ``blobstream serve`` processes over loopback."""
