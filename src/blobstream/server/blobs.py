@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from blobstream.errors import BadRequest, InvalidHeader, NotFound
+from blobstream.errors import BadRequest, InvalidHeader, InvalidKey, NotFound
 from blobstream.http.keys import validate_key, validate_prefix
 from blobstream.ingest import store_stream
 from blobstream.server.multipart import store_multipart
@@ -25,6 +26,19 @@ MAX_LIST_LIMIT = 10000
 DEFAULT_LIST_LIMIT = 1000
 
 bp = Blueprint("blobs", __name__)
+
+
+@bp.before_request
+def _require_utf8() -> None:
+    """Keys and listing arguments are UTF-8: Werkzeug would turn bad bytes into U+FFFD,
+    a different (valid) key, so they are checked on the raw path and query."""
+    environ = request.environ
+    try:
+        environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+        query = environ.get("QUERY_STRING", "").replace("+", " ")
+        unquote_to_bytes(query).decode("utf-8")
+    except UnicodeError as exc:
+        raise InvalidKey("the key or a query argument is not valid UTF-8") from exc
 
 
 def _stored(info: BlobInfo, created: bool) -> Response:
