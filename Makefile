@@ -40,5 +40,11 @@ pytest: test-deps
 
 test: lint typecheck pytest
 
+# make bench: install nginx, wrk and the peers when missing, run bench/ and write docs/BENCHMARKS.md
+.PHONY: bench
+bench: install
+	bash bench/setup.sh
+	bench/.venv/bin/python -m bench.run
+
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
