@@ -68,14 +68,31 @@ def upper_bound(prefix: bytes) -> bytes | None:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, since: float | None = None) -> bool:
+    """Is ``pid`` a live process (started by ``since``, when given)?
+
+    A worker killed with its master stays a zombie until init reaps it, and a
+    pid may be reused after a reboot: neither owns files left by the dead one.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, IndexError, StopIteration, ValueError):
+        return True  # no procfs: the signal's answer is all there is
+    if fields[0] in ("Z", "X"):
+        return False
+    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return since is None or started <= since + 1
 
 
 def fsync_dir(path: Path) -> None:
@@ -335,7 +352,11 @@ class LocalStore:
         """Remove what crashed writers left: temporary files, unpublished renames, trash."""
         for entry in os.scandir(self.tmp_dir):
             pid, _, _ = entry.name.partition("-")
-            if not pid.isdigit() or not pid_alive(int(pid)):
+            try:
+                written = entry.stat().st_mtime
+            except FileNotFoundError:
+                continue  # another process recovered it
+            if not pid.isdigit() or not pid_alive(int(pid), written):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
         db = self._db()
