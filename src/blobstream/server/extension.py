@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
+from blobstream import web
 from blobstream.errors import BlobstreamError
 from blobstream.http.problem import PROBLEM_JSON, problem, problem_from_error
 from blobstream.server import blobs, metrics, openapi
@@ -113,6 +114,7 @@ class Blobstream:
         prefix = config.get("url_prefix") or None
         for blueprint in (blobs.bp, health, metrics.bp, openapi.bp):
             app.register_blueprint(blueprint, url_prefix=prefix)
+        app.register_blueprint(web.bp, url_prefix=prefix)
         metrics.install(app)
         app.register_error_handler(BlobstreamError, _log_server_errors)
         app.register_error_handler(HTTPException, http_problem)
