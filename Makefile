@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.test-installed
 
-.PHONY: serve install test test-deps lint typecheck pytest clean
+.PHONY: web-bundle serve install test test-deps lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,19 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-install: $(INSTALLED)
+# The web page's tus-js-client bundle, built from web/ (npm ci only when the lock changed).
+WEB_BUNDLE := src/blobstream/web/static/vendor/tus.js
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	command -v npm >/dev/null || bash scripts/system-deps.sh
+	npm ci --prefix web --no-audit --no-fund
+
+$(WEB_BUNDLE): web/node_modules/.package-lock.json web/build.mjs
+	npm run --silent --prefix web build
+
+web-bundle: $(WEB_BUNDLE)
+
+install: $(INSTALLED) $(WEB_BUNDLE)
 
 serve: install
 	$(BIN)/blobstream serve
@@ -25,7 +37,7 @@ $(TEST_INSTALLED): pyproject.toml $(INSTALLED)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-test-deps: $(TEST_INSTALLED)
+test-deps: $(TEST_INSTALLED) $(WEB_BUNDLE)
 	bash scripts/system-deps.sh
 
 lint: test-deps
