@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from blobstream.cli import serve
+from blobstream.cli import listing, serve, transfer
 from blobstream.cli.status import ExitStatus
 
 
@@ -17,6 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.add_parser(commands)
+    transfer.add_parsers(commands)
+    listing.add_parsers(commands)
     return parser
 
 

@@ -1,0 +1,72 @@
+"""The progress display: a rich bar (bytes, rate, ETA) on a terminal, nothing otherwise."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import Any, TextIO
+
+
+class TransferProgress:
+    """``advance(n)`` as bytes move; ``start(total, done)`` once the size is known."""
+
+    def __init__(self, description: str, *, enabled: bool, total: int | None = None) -> None:
+        self.description = description
+        self.enabled = enabled
+        self._total = total
+        self._progress: Any = None
+        self._task: Any = None
+
+    @classmethod
+    def for_stream(
+        cls,
+        description: str,
+        *,
+        quiet: bool,
+        total: int | None = None,
+        stream: TextIO | None = None,
+    ) -> TransferProgress:
+        stream = stream or sys.stderr
+        return cls(description, enabled=not quiet and stream.isatty(), total=total)
+
+    def __enter__(self) -> TransferProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                refresh_per_second=5,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=self._total)
+        return self
+
+    def start(self, total: int | None, done: int = 0) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, total=total, completed=done)
+
+    def advance(self, n: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()

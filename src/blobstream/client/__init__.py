@@ -1,0 +1,31 @@
+"""The Python client of blobstream: ``Client(url, token).put/get/open/stat/list/delete``."""
+
+from __future__ import annotations
+
+from blobstream.client.core import Client
+from blobstream.client.errors import (
+    BlobChangedError,
+    ClientError,
+    ConflictError,
+    ConnectionFailed,
+    NotFoundError,
+    RefusedError,
+    ServerError,
+    VerificationError,
+)
+from blobstream.client.models import BlobStat
+from blobstream.client.state import ResumeState
+
+__all__ = [
+    "BlobChangedError",
+    "BlobStat",
+    "Client",
+    "ClientError",
+    "ConflictError",
+    "ConnectionFailed",
+    "NotFoundError",
+    "RefusedError",
+    "ResumeState",
+    "ServerError",
+    "VerificationError",
+]
