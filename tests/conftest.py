@@ -9,6 +9,8 @@ import pytest
 
 from tests.support import Server
 
+pytest_plugins = ["tests.services"]
+
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     skipped = terminalreporter.stats.get("skipped", [])

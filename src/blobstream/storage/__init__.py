@@ -59,7 +59,7 @@ def open_store(url: str) -> BlobStore:
 
         return LocalStore(local_path(url), url=url)
     if scheme in ("postgres", "postgresql"):
-        from blobstream.storage.postgres import PostgresStore  # type: ignore[import-not-found]
+        from blobstream.storage.postgres import PostgresStore
 
         store: BlobStore = PostgresStore(url)
         return store
