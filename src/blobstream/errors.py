@@ -137,3 +137,11 @@ class StorageUnavailable(BlobstreamError):
     slug = "storage-unavailable"
     title = "Storage unavailable"
     headers = {"Retry-After": "5"}
+
+
+class ChecksumMismatch(BlobstreamError):
+    """tus 1.0 checksum extension: the chunk does not match its ``Upload-Checksum``."""
+
+    status = 460
+    slug = "checksum-mismatch"
+    title = "Checksum mismatch"

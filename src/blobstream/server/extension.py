@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from blobstream import web
+from blobstream import tus, web
 from blobstream.errors import BlobstreamError
 from blobstream.http.problem import PROBLEM_JSON, problem, problem_from_error
 from blobstream.server import blobs, metrics, openapi
@@ -115,6 +115,7 @@ class Blobstream:
         for blueprint in (blobs.bp, health, metrics.bp, openapi.bp):
             app.register_blueprint(blueprint, url_prefix=prefix)
         app.register_blueprint(web.bp, url_prefix=prefix)
+        tus.install(app, store, app.extensions[EXTENSION_KEY].max_size, config, prefix)
         metrics.install(app)
         app.register_error_handler(BlobstreamError, _log_server_errors)
         app.register_error_handler(HTTPException, http_problem)

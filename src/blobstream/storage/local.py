@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from blobstream.errors import NotFound, StorageFull, StorageUnavailable
+from blobstream.storage.local_uploads import LocalUploadsMixin
 from blobstream.storage.protocol import (
     ALWAYS,
     BlobInfo,
@@ -156,7 +157,7 @@ class LocalWriter:
             os.unlink(self.tmp)
 
 
-class LocalStore:
+class LocalStore(LocalUploadsMixin):
     """``file:///path``: blobs as files, an SQLite index of keys (module docstring)."""
 
     def __init__(self, root: str | os.PathLike[str], url: str | None = None) -> None:
