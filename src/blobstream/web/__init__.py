@@ -32,6 +32,14 @@ def _warn_without_bundle(_state: object) -> None:
         log.warning("web page: %s is missing (run make); uploads will not work", VENDOR_BUNDLE)
 
 
+@bp.get("/token-sw.js")
+def token_service_worker() -> Response:
+    """Served beside the page so that its scope covers ``blobs/`` downloads."""
+    response = send_from_directory(STATIC, "token-sw.js", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/")
 def index() -> Response:
     response = send_from_directory(STATIC, "index.html", max_age=0)

@@ -97,6 +97,18 @@
     return tokenPrompt;
   }
 
+  // Downloads are plain links; with a token, a service worker adds the header to them.
+  function serveTokenToDownloads() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      if (event.data && event.data.type === "blobstream-token?") event.ports[0].postMessage(token());
+    });
+    navigator.serviceWorker.startMessages();
+    navigator.serviceWorker.register(apiUrl("token-sw.js")).catch((err) => {
+      if (token()) notify(`Downloads may need the token again: ${err.message}`, "error");
+    });
+  }
+
   function showTokenButton() {
     $("token-button").hidden = !token();
   }
@@ -223,12 +235,14 @@
       el("td", { class: "num", title: `${blob.size.toLocaleString()} bytes` }, formatBytes(blob.size)),
       el("td", { class: "modified" }, el("time", { datetime: blob.last_modified }, formatDate(blob.last_modified))),
       el("td", { class: "actions" },
-        el("a", { class: "button small", href: downloadHref(blob.key), download: baseName(blob.key),
-          "aria-label": `Download ${name}` }, "Download"),
+        el("a", { class: "button small", href: downloadHref(blob.key), "aria-label": `Download ${name}` },
+          "Download"),
         el("button", { class: "button small subtle danger-text", type: "button",
           "aria-label": `Delete ${name}`, onclick: () => confirmDelete(blob) }, "Delete")));
   }
 
+  // No download attribute: Chromium sends <a download> past the service worker that adds
+  // the token; the server's Content-Disposition: attachment makes it a download anyway.
   function downloadHref(key) {
     return `${blobPath(key)}?${new URLSearchParams({ download: baseName(key) })}`;
   }
@@ -245,7 +259,6 @@
     $("details-list").replaceChildren(...rows.flatMap(([term, value, cls]) =>
       [el("dt", {}, term), el("dd", { class: cls || false }, value ?? "–")]));
     $("details-download").href = downloadHref(blob.key);
-    $("details-download").setAttribute("download", baseName(blob.key));
     $("details").showModal();
   }
 
@@ -412,6 +425,7 @@
   function wire() {
     $("host").textContent = location.host;
     showTokenButton();
+    serveTokenToDownloads();
     $("token-button").addEventListener("click", () => {
       sessionStorage.removeItem(TOKEN_KEY);
       showTokenButton();
