@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, send_from_directory
+
+from blobstream.server import openapi
 
 STATIC = Path(__file__).parent / "static"
 VENDOR_BUNDLE = STATIC / "vendor" / "tus.js"
@@ -24,6 +27,16 @@ CONTENT_SECURITY_POLICY = (
 log = logging.getLogger("blobstream")
 
 bp = Blueprint("web", __name__, static_folder="static", static_url_path="/web")
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/": {
+        "get": {
+            "summary": "The web page: browse, upload (tus), download and delete blobs",
+            "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}},
+        }
+    }
+}
+openapi.add_paths(OPENAPI_PATHS)
 
 
 @bp.record_once

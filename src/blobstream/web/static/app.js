@@ -304,6 +304,7 @@
     $("uploads").prepend(item);
 
     const samples = [];
+    const started = performance.now();
     let paused = false;
     const setStatus = (text, kind = "") => {
       status.textContent = text;
@@ -350,7 +351,7 @@
       },
       onSuccess() {
         bar.value = bar.max;
-        figures.textContent = formatBytes(file.size);
+        figures.textContent = `${formatBytes(file.size)} in ${formatDuration((performance.now() - started) / 1000)}`;
         setStatus("Done", "done");
         pause.remove();
         cancel.textContent = "Clear";
