@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+from blobstream.auth import serving
 from blobstream.cli.sizes import parse_size
 from blobstream.cli.status import ExitStatus
 from blobstream.errors import BlobstreamError
@@ -23,10 +24,12 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--workers", type=int, help="worker processes (env BLOBSTREAM_WORKERS; 2)")
     p.add_argument("--threads", type=int, help="threads per worker (env BLOBSTREAM_THREADS; 16)")
     p.add_argument("--max-size", help="largest body accepted, e.g. 100G (env BLOBSTREAM_MAX_SIZE)")
+    serving.add_arguments(p)
     p.set_defaults(handler=run_serve)
 
 
 def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from blobstream.auth.redact import install_filter
     from blobstream.server.launcher import ServeOptions, serve
 
     def pick(name: str, default: Any) -> Any:
@@ -43,10 +46,17 @@ def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
             threads=int(pick("threads", 16)),
             max_size=parse_size(str(max_size)) if max_size not in (None, "") else None,
         )
+        access, access_note = serving.access_config(args, env, options.host)
     except ValueError as exc:
         print(f"blobstream serve: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
+    except PermissionError as exc:
+        print(f"blobstream serve: {exc}", file=sys.stderr)
+        return ExitStatus.REFUSED
+    options.extra_config.update(access)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    install_filter(logging.getLogger())
+    logging.getLogger("blobstream").info("%s", access_note)
     try:
         serve(options)
     except BlobstreamError as exc:

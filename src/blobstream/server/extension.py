@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
 from blobstream import tus, web
+from blobstream.auth import hook as auth_hook
 from blobstream.errors import BlobstreamError
 from blobstream.http.problem import PROBLEM_JSON, problem, problem_from_error
 from blobstream.server import blobs, metrics, openapi
@@ -117,6 +118,12 @@ class Blobstream:
         app.register_blueprint(web.bp, url_prefix=prefix)
         tus.install(app, store, app.extensions[EXTENSION_KEY].max_size, config, prefix)
         metrics.install(app)
+        auth_hook.install(app, config)
         app.register_error_handler(BlobstreamError, _log_server_errors)
         app.register_error_handler(HTTPException, http_problem)
         app.register_error_handler(Exception, unexpected_problem)
+
+    @staticmethod
+    def presigned_url(key: str, method: str = "GET", expires_in: int = 3600) -> str:
+        """A URL granting ``method`` on ``key`` until the expiry (needs ``BLOBSTREAM_SECRET``)."""
+        return auth_hook.presigned_url_for(key, method, expires_in)

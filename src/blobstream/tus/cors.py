@@ -6,6 +6,8 @@ credentials are configured) is a change here only.
 
 from __future__ import annotations
 
+from blobstream.auth.hook import allowed_origin
+
 ALLOW_METHODS = "POST, HEAD, PATCH, DELETE, OPTIONS"
 ALLOW_HEADERS = (
     "Authorization, Content-Type, X-Requested-With, X-HTTP-Method-Override, Tus-Resumable, "
@@ -24,7 +26,11 @@ def cors_headers(origin: str | None, preflight: bool) -> dict[str, str]:
     """The CORS headers of a response to a request from ``origin`` (none without one)."""
     if origin is None:
         return {}
-    headers = {"Access-Control-Allow-Origin": "*"}
+    # Access control decides which origins may call, and with credentials or not.
+    allowed = allowed_origin(origin, preflight)
+    if allowed is None:
+        return {}
+    headers = {"Access-Control-Allow-Origin": allowed}
     if preflight:
         headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
         headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
