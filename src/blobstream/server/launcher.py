@@ -28,6 +28,11 @@ class ServeOptions:
     threads: int = 16
     max_size: int | None = None
     timeout: int = 120
+    # Request line and header limits (gunicorn answers 400 beyond them): a key of
+    # 1024 bytes percent-encoded plus a presigned query fits the line.
+    limit_request_line: int = 8190
+    limit_request_fields: int = 100
+    limit_request_field_size: int = 8190
     extra_config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -58,6 +63,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "child_exit": _child_exit,
             "proc_name": "blobstream",
             "control_socket_disable": True,
+            "limit_request_line": o.limit_request_line,
+            "limit_request_fields": o.limit_request_fields,
+            "limit_request_field_size": o.limit_request_field_size,
+            # Presigned signatures and bearer tokens never reach the logs.
+            "logger_class": "blobstream.auth.redact.RedactingLogger",
         }
         for name, value in settings.items():
             self.cfg.set(name, value)
