@@ -355,18 +355,6 @@ def test_oversized_request_line_is_refused(guarded: Server) -> None:
     assert r.status_code in (400, 414)
 
 
-def test_no_secret_in_the_log(guarded: Server) -> None:
-    """Runs last in this module: every token, the secret and each signature were used by now."""
-    call("GET", guarded.url + "/blobs", UNKNOWN)
-    url = presigned(guarded.url, key())
-    call("GET", url)
-    call("GET", url.replace("auth/", "other/"))
-    log = guarded.log()
-    assert "X-Blobstream-Signature=REDACTED" in log  # presigned requests were logged
-    for secret in (READ, WRITE, ADMIN, UNKNOWN, SECRET, *SIGNATURES):
-        assert secret not in log
-
-
 def test_tokens_file_with_plain_and_hashed_tokens(tmp_path: Path) -> None:
     hashed_admin = secrets.token_urlsafe(16)
     tokens = tmp_path / "tokens"
@@ -429,3 +417,38 @@ def test_allow_anonymous_serves_off_loopback(tmp_path: Path) -> None:
 def test_loopback_without_tokens_is_anonymous_and_says_so(server: Server) -> None:
     assert call("GET", server.url + "/blobs").status_code == 200
     assert "anonymous requests are served because the server is bound to loopback" in server.log()
+
+
+def test_cli_presign_url_works_without_a_token(guarded: Server) -> None:
+    k = key()
+    put_blob(guarded.url, k, b"via cli")
+    result = subprocess.run(
+        [str(BIN / "blobstream"), "presign", k, "--expires", "60"],
+        env={"BLOBSTREAM_URL": guarded.url, "BLOBSTREAM_SECRET": SECRET, "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    url = result.stdout.strip().splitlines()[-1]
+    SIGNATURES.append(dict(parse_qsl(urlsplit(url).query))[SIGNATURE_PARAM])
+    assert call("GET", url).content == b"via cli"
+
+
+def test_openapi_describes_the_security_schemes(guarded: Server) -> None:
+    spec = call("GET", guarded.url + "/openapi.json").json()
+    assert set(spec["components"]["securitySchemes"]) == {"bearerToken", "presignedUrl"}
+    assert spec["paths"]["/healthz"]["get"]["security"] == []
+    assert "401" in spec["paths"]["/blobs/{key}"]["put"]["responses"]
+
+
+def test_no_secret_in_the_log(guarded: Server) -> None:
+    """Runs last in this module: every token, the secret and each signature were used by now."""
+    call("GET", guarded.url + "/blobs", UNKNOWN)
+    url = presigned(guarded.url, key())
+    call("GET", url)
+    call("GET", url.replace("auth/", "other/"))
+    log = guarded.log()
+    assert "X-Blobstream-Signature=REDACTED" in log  # presigned requests were logged
+    for secret in (READ, WRITE, ADMIN, UNKNOWN, SECRET, *SIGNATURES):
+        assert secret not in log

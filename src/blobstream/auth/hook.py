@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, request, url_for
 
 from blobstream.auth import cors, policy, presign
+from blobstream.auth import openapi as auth_openapi
 from blobstream.auth.config import AuthConfig
 from blobstream.auth.limits import TimedInput, UploadSlots
 from blobstream.auth.tokens import Principal, Role
@@ -37,6 +38,9 @@ def auth_state(app: Flask | None = None) -> AuthState:
 def install(app: Flask, config: dict[str, Any]) -> None:
     """Parse the settings (``ValueError`` when bad) and register the hooks on ``app``."""
     app.extensions[AUTH_KEY] = AuthState(AuthConfig.from_mapping(config))
+    from blobstream.server.openapi import SPEC
+
+    auth_openapi.describe(SPEC)
     app.before_request(_before)
     app.after_request(_after)
     app.teardown_request(_teardown)
