@@ -155,12 +155,17 @@ class _Consumer:
         self._error: BaseException | None = None
         self._one = bytearray(0)
         self._thread: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
         self._work: queue.Queue[tuple[bytearray, memoryview] | None] = queue.Queue()
+        self._hashed: queue.Queue[tuple[bytearray, memoryview] | None] = queue.Queue()
         self._free: queue.Queue[bytearray] = queue.Queue()
         if pipelined:
             for _ in range(self.DEPTH):
                 self._free.put(bytearray(chunk_size))
-            self._thread = threading.Thread(target=self._run, name="blobstream-copy", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="blobstream-hash", daemon=True)
+            self._writer = threading.Thread(
+                target=self._write_run, name="blobstream-write", daemon=True
+            )
 
     def acquire(self) -> bytearray:
         if self._thread is None:
@@ -181,6 +186,9 @@ class _Consumer:
     def _consume(self, piece: memoryview) -> None:
         for hasher in self.hashers:
             hasher.update(piece)
+        self._write(piece)
+
+    def _write(self, piece: memoryview) -> None:
         try:
             self.sink.write(piece)
         except BaseException:
@@ -191,23 +199,36 @@ class _Consumer:
 
     def _run(self) -> None:
         while (item := self._work.get()) is not None:
+            if self._error is None:
+                try:
+                    for hasher in self.hashers:
+                        hasher.update(item[1])
+                except BaseException as exc:  # handed to the reading thread
+                    self._error = exc
+            self._hashed.put(item)
+        self._hashed.put(None)
+
+    def _write_run(self) -> None:
+        while (item := self._hashed.get()) is not None:
             buf, piece = item
             if self._error is None:
                 try:
-                    self._consume(piece)
+                    self._write(piece)
                 except BaseException as exc:  # handed to the reading thread
                     self._error = exc
             self._free.put(buf)
 
     def __enter__(self) -> _Consumer:
-        if self._thread is not None:
+        if self._thread is not None and self._writer is not None:
             self._thread.start()
+            self._writer.start()
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        if self._thread is None:
+        if self._thread is None or self._writer is None:
             return
         self._work.put(None)
         self._thread.join()
+        self._writer.join()
         if exc_type is None and self._error is not None:
             raise self._error
