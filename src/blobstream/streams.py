@@ -131,13 +131,15 @@ def _pieces(
 
 
 class _Consumer:
-    """Hashes and writes pieces, inline or on one helper thread.
+    """Hashes and writes pieces, inline or on two helper threads (hash, then write).
 
-    Pieces read with ``readinto`` live in a pool of :attr:`DEPTH` reused buffers;
-    the pool is also the back-pressure: the reader waits for a free buffer.
+    Hashing piece n+1 while piece n is written keeps the slowest stage alone on
+    the critical path: ``hashlib`` and file writes both release the GIL. Pieces
+    read with ``readinto`` live in a pool of :attr:`DEPTH` reused buffers; the
+    pool is also the back-pressure: the reader waits for a free buffer.
     """
 
-    DEPTH = 3
+    DEPTH = 4
 
     def __init__(
         self,
