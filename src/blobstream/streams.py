@@ -115,16 +115,20 @@ def _pieces(
     while remaining is None or remaining > 0:
         buf = acquire()
         want = len(buf) if remaining is None else min(len(buf), remaining)
-        if readinto is not None:
-            n = readinto(memoryview(buf)[:want])
-            if not n:
-                return
-            piece = memoryview(buf)[:n]
-        else:
-            data = source.read(want)
-            if not data:
-                return
-            piece = memoryview(data)
+        try:
+            if readinto is not None:
+                n = readinto(memoryview(buf)[:want])
+                piece = memoryview(buf)[: n or 0]
+            else:
+                piece = memoryview(source.read(want))
+        except BlobstreamError:
+            raise
+        except Exception as exc:
+            # A server's body reader raises its own errors (gunicorn's
+            # InvalidChunkSize is no OSError): any failure to read is the body's.
+            raise IncompleteBody(f"the body could not be read: {exc}") from exc
+        if not piece:
+            return
         if remaining is not None:
             remaining -= len(piece)
         yield buf, piece

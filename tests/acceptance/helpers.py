@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
@@ -57,15 +60,50 @@ class RawResponse:
     interim: list[int] = field(default_factory=list)
 
 
-def connect(server: Server, timeout: float = TIMEOUT) -> socket.socket:
+@contextlib.contextmanager
+def connect(server: Server, timeout: float = TIMEOUT) -> Iterator[socket.socket]:
+    """A raw connection to ``server``; closed (with its reader) on exit."""
     host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
     assert host is not None and port is not None
-    return socket.create_connection((host, port), timeout=timeout)
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        yield sock
+    finally:
+        reader = _readers.pop(sock, None)
+        if reader is not None:
+            reader.close()
+        sock.close()
+
+
+class _Unclosable:
+    """The socket's one buffered reader, lent to each response in turn."""
+
+    def __init__(self, reader: BinaryIO) -> None:
+        self._reader = reader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def close(self) -> None:
+        pass
+
+    def makefile(self, *args: Any, **kwargs: Any) -> _Unclosable:
+        return self
+
+
+_readers: dict[socket.socket, BinaryIO] = {}
 
 
 def read_response(sock: socket.socket, method: str = "GET") -> RawResponse:
-    """Parse one response from ``sock`` (skipping 1xx), with the socket's timeout."""
-    resp = http.client.HTTPResponse(sock, method=method)
+    """Parse one response from ``sock`` (skipping 1xx), with the socket's timeout.
+
+    All responses of one socket are read through one buffered reader, so a
+    second response is not lost in the first one's buffer.
+    """
+    reader = _readers.get(sock)
+    if reader is None:
+        reader = _readers[sock] = sock.makefile("rb")
+    resp = http.client.HTTPResponse(_Unclosable(reader), method=method)  # type: ignore[arg-type]
     try:
         resp.begin()
         body = resp.read()

@@ -7,6 +7,7 @@ timeout is a heartbeat of the worker, not a limit on a request.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -34,6 +35,24 @@ class ServeOptions:
     limit_request_fields: int = 100
     limit_request_field_size: int = 8190
     extra_config: dict[str, Any] = field(default_factory=dict)
+
+
+def write_problem(sock: Any, status: int, reason: str, detail: str) -> None:
+    """gunicorn's answer to a request it cannot parse, as problem+json (RFC 9457).
+
+    Replaces ``gunicorn.util.write_error``, whose HTML page would be the only
+    error of the API that is not a problem document.
+    """
+    from gunicorn import util
+
+    from blobstream.http.problem import PROBLEM_JSON, problem
+
+    body = json.dumps(problem(status, reason, detail or reason)).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: {PROBLEM_JSON}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -85,9 +104,12 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def serve(options: ServeOptions) -> None:
     """Check the storage opens, then serve until SIGTERM/SIGINT (graceful)."""
+    from gunicorn import util
+
     from blobstream.storage import open_store
 
     open_store(options.storage).close()
+    util.write_error = write_problem  # workers are forked from here and inherit it
     metrics_dir = tempfile.mkdtemp(prefix="blobstream-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:

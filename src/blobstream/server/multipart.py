@@ -15,7 +15,7 @@ from flask import Request
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, NeedData
 
-from blobstream.errors import BadRequest, IncompleteBody, TooLarge
+from blobstream.errors import BadRequest, BlobstreamError, IncompleteBody, TooLarge
 from blobstream.http.keys import validate_key
 from blobstream.server.receive import media_type
 from blobstream.storage.protocol import BlobInfo, BlobStore, BlobWriter, Commit
@@ -66,7 +66,9 @@ def store_multipart(
         while not done:
             try:
                 chunk = stream.read(CHUNK_SIZE)
-            except (OSError, ValueError) as exc:
+            except BlobstreamError:
+                raise
+            except Exception as exc:  # the server's body reader has errors of its own
                 raise IncompleteBody(f"the form could not be read: {exc}") from exc
             decoder.receive_data(chunk or None)
             while not isinstance(event := decoder.next_event(), NeedData):

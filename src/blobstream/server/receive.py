@@ -18,6 +18,8 @@ from blobstream.ingest import DEFAULT_CONTENT_TYPE, Expected, verify
 from blobstream.storage.protocol import BlobInfo, WriteCondition
 from blobstream.streams import CopyResult, Writable, copy_stream, new_hashers
 
+# The largest file offset (off_t), as nginx checks it: more cannot be a real length.
+MAX_LENGTH = (1 << 63) - 1
 _MEDIA_TYPE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$")
 
 
@@ -31,6 +33,8 @@ def declared_length(req: Request, limit: int | None) -> int | None:
     if not raw.isdigit():
         raise InvalidHeader(f"Content-Length {raw!r} is not a number of bytes")
     length = int(raw)
+    if length > MAX_LENGTH:
+        raise InvalidHeader(f"Content-Length {raw[:40]!r} is larger than any file can be")
     if limit is not None and length > limit:
         raise TooLarge(f"the body of {length} bytes exceeds the limit of {limit} bytes")
     return length
