@@ -95,11 +95,13 @@ def get(server: Server, key: str) -> tuple[bool, float]:
     return code == 200, seconds
 
 
-def timed(server: Server, action: Any, *args: Any, **kwargs: Any) -> tuple[bool, float, int]:
-    """Run one transfer while sampling the server tree's RSS: (ok, seconds, peak RSS)."""
+def timed(
+    server: Server, action: Any, *args: Any, **kwargs: Any
+) -> tuple[bool, float, int, dict[str, float]]:
+    """Run one transfer while sampling the server tree: (ok, seconds, peak RSS, CPU figures)."""
     with PeakRss(server.pid) as rss:
         ok, seconds = action(server, *args, **kwargs)
-    return ok, seconds, rss.peak
+    return ok, seconds, rss.peak, {"cpu_s": round(rss.cpu, 2), "wall_s": round(seconds, 3)}
 
 
 def wrk(
@@ -130,5 +132,6 @@ def wrk(
         + (sum(int(x) for x in sock.groups()) if sock else 0),
         "p50_ms": float(p50.group(1)) * scale[p50.group(2)] if p50 else 0.0,
         "rss": float(rss.peak),
+        "cpu_s": round(rss.cpu, 2),
         "wall": time.monotonic() - started,
     }

@@ -31,6 +31,11 @@ def medians(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]
     out: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for (scenario, server), rows in grouped.items():
         good = [r["value"] for r in rows if r["ok"]]
+        cpu = [
+            r["extra"]["cpu_s"] / (r["value"] * r["extra"]["wall_s"] / 1000)
+            for r in rows
+            if r["ok"] and r["value"] and r["extra"].get("wall_s") and "cpu_s" in r["extra"]
+        ]
         out[scenario][server] = {
             "median": statistics.median(good) if good else 0.0,
             "unit": rows[0]["unit"],
@@ -38,6 +43,7 @@ def medians(results: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]
             "failed": sum(not r["ok"] for r in rows),
             "rss": max(r["rss"] for r in rows),
             "values": [r["value"] for r in rows],
+            "cpu_per_gb": statistics.median(cpu) if cpu else None,
         }
     return out
 
@@ -79,15 +85,16 @@ def ratio_table(med: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
 
 def absolute_table(med: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     lines = [
-        "| scenario | server | median | unit | all runs | peak RSS | failed |",
-        "|---|---|---:|---|---|---:|---:|",
+        "| scenario | server | median | unit | all runs | server CPU s/GB | peak RSS | failed |",
+        "|---|---|---:|---|---|---:|---:|---:|",
     ]
     for scenario, servers in med.items():
         for server, m in sorted(servers.items()):
             runs = ", ".join(_fmt(v) for v in m["values"])
+            cpu = "" if m["cpu_per_gb"] is None else f"{m['cpu_per_gb']:.2f}"
             lines.append(
                 f"| {scenario} | {server} | {_fmt(m['median'])} | {m['unit']} | {runs} "
-                f"| {m['rss'] / MiB:.0f} MiB | {m['failed']} |"
+                f"| {cpu} | {m['rss'] / MiB:.0f} MiB | {m['failed']} |"
             )
     return lines
 
@@ -115,6 +122,33 @@ def memory_lines(med: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             "|---|---|---:|---:|---:|---|",
             *lines,
         ]
+    return lines
+
+
+def scaling_lines(med: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """PUT latency with few and many keys in the index, and the listing rate."""
+    latency = sorted(
+        (int(s.split("@")[1].split("-")[0].replace("k", "000")), s)
+        for s in med
+        if s.startswith("put-latency@")
+    )
+    lines = []
+    if len(latency) >= 2:
+        (few, a), (many, b) = latency[0], latency[-1]
+        x, y = med[a]["blobstream"]["median"], med[b]["blobstream"]["median"]
+        verdict = "✅" if y / x <= 1.2 else "❌"
+        lines.append(
+            f"- 4 KiB PUT latency (median of 200 sequential, keep-alive): {x:.2f} ms with "
+            f"{few:,} keys, {y:.2f} ms with {many:,} keys: **{y / x:.2f}×** {verdict} "
+            "(target ≤ 1.2×)."
+        )
+    for s in med:
+        if s.startswith("list-"):
+            m = med[s]["blobstream"]
+            lines.append(
+                f"- Listing {s.split('-')[1]} keys page by page (limit 1000, keep-alive): "
+                f"median {m['median']:,.0f} keys/s, peak RSS {m['rss'] / MiB:.0f} MiB."
+            )
     return lines
 
 
@@ -203,6 +237,9 @@ def write(
     mem = memory_lines(med)
     if mem:
         parts += ["## Memory: peak RSS of the server process tree", "", *mem, ""]
+    scale = scaling_lines(med)
+    if scale:
+        parts += ["## Index scaling", "", *scale, ""]
     parts += [f"![{name}](bench/{name})" for name in images]
     parts += ["", "## Every measurement (medians and each round)", "", *absolute_table(med), ""]
     if analysis is not None and analysis.exists():

@@ -96,16 +96,24 @@ def large(b: Bench) -> None:
                 server.delete(held.pop(server.name))
             settle()
             key = f"large/{b.run_id}-{rnd}-cl"
-            ok, seconds, rss = timed(server, put, key, body)
+            ok, seconds, rss, cpu = timed(server, put, key, body)
             b.add(
-                Result("put-cl" + tag, server.name, _rate(size, seconds), round=rnd, rss=rss, ok=ok)
+                Result(
+                    "put-cl" + tag,
+                    server.name,
+                    _rate(size, seconds),
+                    round=rnd,
+                    rss=rss,
+                    ok=ok,
+                    extra=cpu,
+                )
             )
             held[server.name] = key
         for server in b.rotated(chunked_names, rnd):
             server.delete(held.pop(server.name))
             settle()
             key = f"large/{b.run_id}-{rnd}-chunked"
-            ok, seconds, rss = timed(server, put, key, body, chunked=True)
+            ok, seconds, rss, cpu = timed(server, put, key, body, chunked=True)
             b.add(
                 Result(
                     "put-chunked" + tag,
@@ -114,12 +122,23 @@ def large(b: Bench) -> None:
                     round=rnd,
                     rss=rss,
                     ok=ok,
+                    extra=cpu,
                 )
             )
             held[server.name] = key
         for server in b.rotated(names, rnd):
-            ok, seconds, rss = timed(server, get, held[server.name])
-            b.add(Result("get" + tag, server.name, _rate(size, seconds), round=rnd, rss=rss, ok=ok))
+            ok, seconds, rss, cpu = timed(server, get, held[server.name])
+            b.add(
+                Result(
+                    "get" + tag,
+                    server.name,
+                    _rate(size, seconds),
+                    round=rnd,
+                    rss=rss,
+                    ok=ok,
+                    extra=cpu,
+                )
+            )
     b.held_large = held  # type: ignore[attr-defined]
 
 
@@ -160,12 +179,12 @@ def sizes(b: Bench) -> None:
             for server in b.rotated(["blobstream", "nginx"], rnd):
                 key = f"sizes/{b.run_id}-{human(size)}-{rnd}"
                 settle()
-                ok, seconds, rss = timed(server, put, key, body)
+                ok, seconds, rss, cpu = timed(server, put, key, body)
                 b.add(Result(f"put-cl@{human(size)}", server.name, _rate(size, seconds),
-                             round=rnd, rss=rss, ok=ok))  # fmt: skip
-                ok, seconds, rss = timed(server, get, key)
+                             round=rnd, rss=rss, ok=ok, extra=cpu))  # fmt: skip
+                ok, seconds, rss, cpu = timed(server, get, key)
                 b.add(Result(f"get@{human(size)}", server.name, _rate(size, seconds),
-                             round=rnd, rss=rss, ok=ok))  # fmt: skip
+                             round=rnd, rss=rss, ok=ok, extra=cpu))  # fmt: skip
                 server.delete(key)
 
 
@@ -270,12 +289,12 @@ def memory(b: Bench) -> None:
             for name, server in fresh.items():
                 key = f"mem/{human(size)}"
                 settle()
-                ok, seconds, rss = timed(server, _stream_put, key, size)
+                ok, seconds, rss, cpu = timed(server, _stream_put, key, size)
                 b.add(Result(f"memory-put@{human(size)}", name, rss / MiB, "MiB", rss=rss, ok=ok,
-                             extra={"MB/s": _rate(size, seconds)}))  # fmt: skip
-                ok, seconds, rss = timed(server, get, key)
+                             extra={"MB/s": _rate(size, seconds), **cpu}))  # fmt: skip
+                ok, seconds, rss, cpu = timed(server, get, key)
                 b.add(Result(f"memory-get@{human(size)}", name, rss / MiB, "MiB", rss=rss, ok=ok,
-                             extra={"MB/s": _rate(size, seconds)}))  # fmt: skip
+                             extra={"MB/s": _rate(size, seconds), **cpu}))  # fmt: skip
                 server.delete(key)
     finally:
         for server in fresh.values():
@@ -407,9 +426,9 @@ def tus(b: Bench) -> None:
         for server in b.rotated(names, rnd):
             settle()
             location = _tus_create(server.base, paths[server.name], size, f"tus/{b.run_id}-{rnd}")
-            ok, seconds, rss = timed(server, _tus_patch, location, body)
+            ok, seconds, rss, cpu = timed(server, _tus_patch, location, body)
             b.add(Result(f"tus-patch@{human(size)}", server.name, _rate(size, seconds),
-                         round=rnd, rss=rss, ok=ok))  # fmt: skip
+                         round=rnd, rss=rss, ok=ok, extra=cpu))  # fmt: skip
             if server.name == "blobstream":
                 server.delete(f"tus/{b.run_id}-{rnd}")
 
