@@ -109,6 +109,26 @@ def _row_info(row: tuple[Any, ...]) -> BlobInfo:
     return BlobInfo(bytes(key).decode(), size, etag, sha256, content_type, mtime)
 
 
+def open_no_symlink(path: Path) -> int:
+    """Open a data file for reading, refusing a symlink planted as the file or its directory.
+
+    A link put in the data directory must not make the server read outside its root.
+    """
+    nofollow = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    parent = os.open(path.parent, nofollow | os.O_DIRECTORY)
+    try:
+        return os.open(path.name, nofollow, dir_fd=parent)
+    finally:
+        os.close(parent)
+
+
+def refuse_symlinks(*paths: Path) -> None:
+    """The store's own directories must be real ones: a link could lead writes outside."""
+    for path in paths:
+        if path.is_symlink():
+            raise OSError(errno.ELOOP, "a symbolic link where a directory belongs", str(path))
+
+
 class LocalReader(io.FileIO):
     """An open version of a blob: a real file, so servers can ``sendfile`` it."""
 
@@ -172,6 +192,9 @@ class LocalStore(LocalUploadsMixin):
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             for i in range(256):
                 (self.data_dir / f"{i:02x}").mkdir(parents=True, exist_ok=True)
+            refuse_symlinks(
+                self.tmp_dir, self.data_dir, *(self.data_dir / f"{i:02x}" for i in range(256))
+            )
             self._db().executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StorageUnavailable(f"cannot open the storage at {self.root}: {exc}") from exc
@@ -303,7 +326,9 @@ class LocalStore(LocalUploadsMixin):
             if current is None:
                 raise NotFound(f"no blob has the key {key!r}")
             try:
-                reader = LocalReader(self.data_path(current[1]), "rb")
+                reader = LocalReader(
+                    self.data_path(current[1]), "rb", opener=lambda p, _: open_no_symlink(Path(p))
+                )
             except FileNotFoundError:
                 continue  # replaced between the lookup and the open: look again
             except OSError as exc:
@@ -347,7 +372,8 @@ class LocalStore(LocalUploadsMixin):
             if not self.tmp_dir.is_dir():
                 raise FileNotFoundError(self.tmp_dir)
         except (OSError, sqlite3.Error) as exc:
-            raise StorageUnavailable(f"the storage at {self.root} does not answer") from exc
+            # /healthz is open to anyone: say what failed, not where the data lives.
+            raise StorageUnavailable("the local storage does not answer") from exc
 
     def recover(self) -> None:
         """Remove what crashed writers left: temporary files, unpublished renames, trash."""
