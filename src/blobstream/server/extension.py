@@ -29,7 +29,7 @@ log = logging.getLogger("blobstream")
 class KeyConverter(BaseConverter):
     """Matches any rest of the path, even empty or with ``//``: keys are validated later."""
 
-    regex = ".*"
+    regex = "[\\s\\S]*"  # "." would not match a newline: such a key must be a 400
     part_isolating = False
 
 
