@@ -64,7 +64,7 @@ def open_store(url: str) -> BlobStore:
         store: BlobStore = PostgresStore(url)
         return store
     if scheme == "s3":
-        from blobstream.storage.s3 import S3Store  # type: ignore[import-not-found]
+        from blobstream.storage.s3 import S3Store
 
         store = S3Store(url)
         return store

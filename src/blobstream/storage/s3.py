@@ -1,0 +1,437 @@
+"""``s3://bucket/prefix?endpoint=…&region=…&part_size=8MiB&concurrency=4``: S3-compatible storage.
+
+Blobs live at ``<prefix>/blobs/<key>`` with their SHA-256, our own version
+ETag and modification time in object metadata (S3's own ETag depends on how
+the body was split, so it is only used to pin versions). A body smaller than
+the part size goes in one PutObject; a larger one is streamed as a multipart
+upload, ``concurrency`` parts in flight on a small thread pool (memory = part
+size × (concurrency + 1)), and aborted on any failure. It becomes visible only
+with CompleteMultipartUpload.
+
+Conditions: the current version is read with HeadObject and checked, then the
+write is pinned to what was seen with S3 conditional writes (``If-None-Match:
+*`` when absent, ``If-Match: <S3 ETag>`` when present), so a concurrent change
+makes S3 answer 412 and the check is repeated. Servers that ignore these
+headers (moto ignores If-Match on CompleteMultipartUpload) leave a race window
+between the HeadObject and the commit. Unconditional writes are last-writer-wins.
+
+Readers stream one GET from their position and pin later ranged GETs (after a
+seek) to the S3 ETag with ``If-Match``: on a replaced object S3 answers 412 and
+the reader raises StorageUnavailable instead of returning bytes of another
+version. Without bucket versioning the old bytes are gone, so unlike the other
+backends a reader cannot outlive a replace across a seek.
+
+The SHA-256 of a streamed body is known only at its end, after the multipart
+upload was created, so a completed multipart object gets its metadata with a
+server-side CopyObject onto itself: for a moment it is visible without it
+(``stat`` then falls back to S3's ETag and an empty SHA-256), and objects over
+5 GiB need a server that copies them in one request (moto does; AWS would need
+UploadPartCopy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from blobstream.errors import BlobstreamError, NotFound, PreconditionFailed, StorageUnavailable
+from blobstream.storage.protocol import ALWAYS, BlobInfo, Buffer, Commit, WriteCondition
+from blobstream.storage.s3_uploads import S3Uploads
+
+MIN_PART = 5 << 20
+READ_CHUNK = 1 << 20
+PIN_ATTEMPTS = 5
+ClientError = botocore.exceptions.ClientError
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def storage_error(exc: BaseException) -> BaseException:
+    """Map a boto failure to the named error a client should see."""
+    if isinstance(exc, BlobstreamError):
+        return exc
+    code = error_code(exc)
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return NotFound("no such object")
+    if code in ("PreconditionFailed", "412"):
+        return PreconditionFailed("the object changed meanwhile")
+    if code in ("EntityTooLarge",):
+        from blobstream.errors import TooLarge
+
+        return TooLarge("the object store refuses a body this large")
+    return StorageUnavailable(f"the object store failed: {code or type(exc).__name__}")
+
+
+@contextlib.contextmanager
+def mapped_errors() -> Any:
+    try:
+        yield
+    except (botocore.exceptions.BotoCoreError, ClientError) as exc:
+        raise storage_error(exc) from exc
+
+
+class S3Writer:
+    """A new version: one PutObject, or a multipart upload streamed part by part."""
+
+    def __init__(self, store: S3Store, key: str, part_size: int | None = None) -> None:
+        self.store = store
+        self.key = key
+        self.object = store.blob_object(key)
+        self.part_size = part_size or store.part_size
+        self.buffer = bytearray()
+        self.upload_id: str | None = None
+        self.parts: list[Future[dict[str, Any]]] = []
+        self.done = False
+
+    def write(self, data: Buffer) -> None:
+        assert not self.done, "write after commit or abort"
+        self.buffer += data
+        while len(self.buffer) >= self.part_size:
+            self._send(bytes(self.buffer[: self.part_size]))
+            del self.buffer[: self.part_size]
+
+    def _send(self, body: bytes) -> None:
+        with mapped_errors():
+            if self.upload_id is None:
+                self.upload_id = self.store.client.create_multipart_upload(
+                    Bucket=self.store.bucket, Key=self.object
+                )["UploadId"]
+            in_flight = [f for f in self.parts if not f.done()]
+            if len(in_flight) >= self.store.concurrency:
+                in_flight[0].result()
+            for f in self.parts:
+                if f.done():
+                    f.result()  # raise a failed part now
+            number = len(self.parts) + 1
+            self.parts.append(self.store.pool.submit(self._upload_part, number, body))
+
+    def _upload_part(self, number: int, body: bytes) -> dict[str, Any]:
+        response = self.store.client.upload_part(
+            Bucket=self.store.bucket,
+            Key=self.object,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=body,
+        )
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def commit(self, commit: Commit) -> tuple[BlobInfo, bool]:
+        assert not self.done, "commit after commit or abort"
+        info = self.store.new_info(self.key, commit)
+        if self.upload_id is None:
+            body = bytes(self.buffer)
+            self.buffer = bytearray()
+
+            def put(pin: dict[str, str]) -> None:
+                self.store.client.put_object(
+                    Bucket=self.store.bucket,
+                    Key=self.object,
+                    Body=body,
+                    ContentType=info.content_type,
+                    Metadata=self.store.metadata(info),
+                    **pin,
+                )
+
+            result = self.store.publish(info, commit.condition, put)
+            self.done = True
+            return result
+        if self.buffer:
+            self._send(bytes(self.buffer))
+            self.buffer = bytearray()
+        with mapped_errors():
+            parts = [f.result() for f in self.parts]
+        result = self.store.publish_multipart(
+            info, commit.condition, self.object, self.upload_id, parts
+        )
+        self.done = True
+        return result
+
+    def abort(self) -> None:
+        self.done = True
+        self.buffer = bytearray()
+        for f in self.parts:
+            with contextlib.suppress(Exception):
+                f.result()
+        if self.upload_id is not None:
+            with contextlib.suppress(botocore.exceptions.BotoCoreError, ClientError):
+                self.store.client.abort_multipart_upload(
+                    Bucket=self.store.bucket, Key=self.object, UploadId=self.upload_id
+                )
+            self.upload_id = None
+
+
+class S3Reader:
+    """One version of a blob, read with GETs pinned to its S3 ETag (module docstring)."""
+
+    def __init__(self, store: S3Store, key: str) -> None:
+        self.store = store
+        self.info, self.s3etag = store.head(key)
+        self.object = store.blob_object(key)
+        self.pos = 0
+        self.body: Any = None
+
+    def read(self, size: int = -1, /) -> bytes:
+        remaining = self.info.size - self.pos
+        want = remaining if size is None or size < 0 else min(size, remaining)
+        if want <= 0:
+            return b""
+        if self.body is None:
+            try:
+                with mapped_errors():
+                    self.body = self.store.client.get_object(
+                        Bucket=self.store.bucket,
+                        Key=self.object,
+                        Range=f"bytes={self.pos}-",
+                        IfMatch=self.s3etag,
+                    )["Body"]
+            except (PreconditionFailed, NotFound) as exc:
+                raise StorageUnavailable("the blob was replaced while it was being read") from exc
+        out = bytearray()
+        with mapped_errors():
+            while len(out) < want:
+                piece = self.body.read(want - len(out))
+                if not piece:
+                    raise StorageUnavailable("the object store ended the blob early")
+                out += piece
+        self.pos += len(out)
+        return bytes(out)
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.info.size}[whence]
+        target = base + offset
+        if target < 0:
+            raise ValueError("negative seek position")
+        if target != self.pos:
+            self._drop_body()
+            self.pos = target
+        return target
+
+    def tell(self) -> int:
+        return self.pos
+
+    def _drop_body(self) -> None:
+        body, self.body = self.body, None
+        if body is not None:
+            with contextlib.suppress(Exception):
+                body.close()
+
+    def close(self) -> None:
+        self._drop_body()
+
+
+class S3Store(S3Uploads):
+    """``s3://bucket/prefix``: see the module docstring."""
+
+    def __init__(self, url: str) -> None:
+        from blobstream.cli.sizes import parse_size
+        from blobstream.storage import InvalidStorageURL
+
+        self.url = url
+        parts = urlsplit(url)
+        self.bucket = parts.netloc
+        if not self.bucket:
+            raise InvalidStorageURL(f"{url!r} names no bucket: use s3://bucket/prefix")
+        prefix = parts.path.strip("/")
+        self.base = f"{prefix}/" if prefix else ""
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            self.part_size = parse_size(query.get("part_size", "8MiB"))
+            self.concurrency = int(query.get("concurrency", "4"))
+        except ValueError as exc:
+            raise InvalidStorageURL(f"bad part_size or concurrency in {url!r}: {exc}") from exc
+        if self.part_size < MIN_PART or self.concurrency < 1:
+            raise InvalidStorageURL("part_size must be at least 5MiB and concurrency at least 1")
+
+        def client(attempts: int, read_timeout: int) -> Any:
+            return boto3.client(
+                "s3",
+                endpoint_url=query.get("endpoint"),
+                region_name=query.get("region"),
+                config=Config(
+                    connect_timeout=3,
+                    read_timeout=read_timeout,
+                    retries={"max_attempts": attempts, "mode": "standard"},
+                    max_pool_connections=max(10, self.concurrency * 4),
+                    s3={"addressing_style": "path"},
+                ),
+            )
+
+        self.client: Any = client(5, 60)
+        self.ping_client: Any = client(1, 3)  # /healthz answers fast, retries nothing
+        self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="blobstream-s3")
+        try:
+            self.ping_client.head_bucket(Bucket=self.bucket)
+        except (botocore.exceptions.BotoCoreError, ClientError) as exc:
+            self.pool.shutdown()
+            detail = error_code(exc) or str(exc).splitlines()[0]
+            raise StorageUnavailable(f"cannot use the S3 bucket {self.bucket!r}: {detail}") from exc
+
+    # -- naming and metadata ------------------------------------------------------
+
+    def blob_object(self, key: str) -> str:
+        return f"{self.base}blobs/{key}"
+
+    def new_info(self, key: str, commit: Commit) -> BlobInfo:
+        return BlobInfo(
+            key, commit.size, uuid.uuid4().hex, commit.sha256, commit.content_type, time.time()
+        )
+
+    @staticmethod
+    def metadata(info: BlobInfo) -> dict[str, str]:
+        return {"etag": info.etag, "sha256": info.sha256, "mtime": repr(info.last_modified)}
+
+    def _info(self, key: str, head: dict[str, Any]) -> BlobInfo:
+        meta = head.get("Metadata", {})
+        return BlobInfo(
+            key=key,
+            size=int(head["ContentLength"]),
+            etag=meta.get("etag") or str(head["ETag"]).strip('"'),
+            sha256=meta.get("sha256", ""),
+            content_type=head.get("ContentType") or "application/octet-stream",
+            last_modified=float(meta.get("mtime") or head["LastModified"].timestamp()),
+        )
+
+    def head(self, key: str) -> tuple[BlobInfo, str]:
+        """The current version and its S3 ETag; raises NotFound."""
+        try:
+            with mapped_errors():
+                head = self.client.head_object(Bucket=self.bucket, Key=self.blob_object(key))
+        except NotFound:
+            raise NotFound(f"no blob has the key {key!r}") from None
+        return self._info(key, head), str(head["ETag"])
+
+    def _current(self, key: str) -> tuple[BlobInfo | None, dict[str, str]]:
+        """The current version (or None) and the S3 condition that pins it."""
+        try:
+            info, s3etag = self.head(key)
+        except NotFound:
+            return None, {"IfNoneMatch": "*"}
+        return info, {"IfMatch": s3etag}
+
+    # -- commits ------------------------------------------------------------------
+
+    def publish(
+        self, info: BlobInfo, condition: WriteCondition, write: Callable[[dict[str, str]], None]
+    ) -> tuple[BlobInfo, bool]:
+        """Check ``condition`` against the current version and write pinned to it."""
+        for _ in range(PIN_ATTEMPTS):
+            current, pin = self._current(info.key)
+            condition.check(current)
+            if condition == ALWAYS:
+                pin = {}
+            try:
+                with mapped_errors():
+                    write(pin)
+            except PreconditionFailed:
+                continue  # changed between the check and the write: check again
+            return info, current is None
+        raise PreconditionFailed("the blob keeps changing; its condition could not be checked")
+
+    def publish_multipart(
+        self,
+        info: BlobInfo,
+        condition: WriteCondition,
+        obj: str,
+        upload_id: str,
+        parts: list[dict[str, Any]],
+    ) -> tuple[BlobInfo, bool]:
+        """Complete a multipart upload whose parts hold the new version, or abort it."""
+        try:
+            return self.publish(
+                info,
+                condition,
+                lambda pin: self._complete(info, obj, upload_id, parts, pin),
+            )
+        except BaseException:
+            with contextlib.suppress(botocore.exceptions.BotoCoreError, ClientError):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=obj, UploadId=upload_id)
+            raise
+
+    def _complete(
+        self,
+        info: BlobInfo,
+        obj: str,
+        upload_id: str,
+        parts: list[dict[str, Any]],
+        pin: dict[str, str],
+    ) -> None:
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=obj,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},
+            **pin,
+        )
+        # The object carries no metadata yet: set it in place (a server-side copy).
+        self.client.copy_object(
+            Bucket=self.bucket,
+            Key=obj,
+            CopySource={"Bucket": self.bucket, "Key": obj},
+            MetadataDirective="REPLACE",
+            ContentType=info.content_type,
+            Metadata=self.metadata(info),
+        )
+
+    # -- BlobStore ----------------------------------------------------------------
+
+    def begin_write(self, key: str) -> S3Writer:
+        return S3Writer(self, key)
+
+    def open(self, key: str) -> S3Reader:
+        return S3Reader(self, key)
+
+    def stat(self, key: str) -> BlobInfo:
+        return self.head(key)[0]
+
+    def delete(self, key: str, condition: WriteCondition = ALWAYS) -> BlobInfo:
+        current, pin = self._current(key)
+        if current is None:
+            raise NotFound(f"no blob has the key {key!r}")
+        condition.check(current)
+        with mapped_errors():
+            self.client.delete_object(
+                Bucket=self.bucket,
+                Key=self.blob_object(key),
+                **({} if condition == ALWAYS else pin),
+            )
+        return current
+
+    def list(self, prefix: str = "", after: str = "", limit: int = 1000) -> list[BlobInfo]:
+        root = f"{self.base}blobs/"
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": root + prefix, "MaxKeys": limit}
+        if after:
+            args["StartAfter"] = root + after
+        with mapped_errors():
+            listed = self.client.list_objects_v2(**args).get("Contents", [])
+        keys = [str(item["Key"])[len(root) :] for item in listed]
+
+        def stat(key: str) -> BlobInfo | None:
+            try:
+                return self.head(key)[0]
+            except NotFound:
+                return None  # deleted since it was listed
+
+        return [info for info in self.pool.map(stat, keys) if info is not None]
+
+    def ping(self) -> None:
+        try:
+            self.ping_client.head_bucket(Bucket=self.bucket)
+        except (botocore.exceptions.BotoCoreError, ClientError) as exc:
+            raise StorageUnavailable(f"the S3 bucket {self.bucket!r} does not answer") from exc
+
+    def close(self) -> None:
+        self.pool.shutdown()
