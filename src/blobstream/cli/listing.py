@@ -20,6 +20,7 @@ def add_parsers(commands: Any) -> None:
     ls.add_argument("prefix", metavar="PREFIX", nargs="?", default="", help="key prefix")
     ls.add_argument("-l", "--long", action="store_true", help="size, modified and key")
     ls.add_argument("--json", action="store_true", help="a JSON array of blob objects")
+    ls.add_argument("--page-size", type=int, default=1000, help="keys per request (1000)")
     ls.set_defaults(handler=guarded(run_ls))
 
     stat = commands.add_parser(
@@ -56,7 +57,9 @@ def _human(size: int) -> str:
 def run_ls(args: argparse.Namespace, env: dict[str, str]) -> int:
     out = sys.stdout
     with client_for(args, env) as client:
-        blobs = client.list(args.prefix)
+        if not 1 <= args.page_size <= 10000:
+            return usage_error(args, "--page-size must be from 1 to 10000")
+        blobs = client.list(args.prefix, page_size=args.page_size)
         if args.json:
             out.write("[")
             for i, blob in enumerate(blobs):

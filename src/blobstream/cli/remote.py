@@ -56,6 +56,7 @@ def guarded(handler: Handler) -> Handler:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         prefix = f"blobstream {args.command}"
         statuses: list[tuple[type[errors.ClientError], ExitStatus]] = [
+            (errors.InvalidKeyError, ExitStatus.USAGE),
             (errors.NotFoundError, ExitStatus.NOT_FOUND),
             (errors.RefusedError, ExitStatus.REFUSED),
             (errors.ConnectionFailed, ExitStatus.CONNECTION),

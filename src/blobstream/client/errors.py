@@ -15,6 +15,10 @@ class ClientError(Exception):
         self.status = status
 
 
+class InvalidKeyError(ClientError, ValueError):
+    """The key is not a valid blob key (SPEC "HTTP API"); nothing was sent."""
+
+
 class NotFoundError(ClientError):
     """404: no such blob (or upload)."""
 

@@ -14,6 +14,7 @@ from blobstream.client.errors import (
     ClientError,
     ConflictError,
     ConnectionFailed,
+    InvalidKeyError,
     NotFoundError,
     RefusedError,
     ServerError,
@@ -23,6 +24,12 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 PIECE = 1 << 20
 """Bytes read or sent at a time: large enough that Python's per-call cost vanishes."""
 
+_PHRASES = {
+    401: "unauthorized: a valid token is needed",
+    403: "forbidden for this token",
+    404: "not found",
+    412: "a precondition does not hold",
+}
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
@@ -48,7 +55,9 @@ def error_for(response: requests.Response, what: str) -> ClientError:
             body = None
         if isinstance(body, dict):
             detail = str(body.get("detail") or body.get("title") or "")
-    message = f"{what}: {detail} ({status})" if detail else f"{what}: {status} {response.reason}"
+    if not detail:  # HEAD answers have no body
+        detail = _PHRASES.get(status) or str(response.reason or "error").lower()
+    message = f"{what}: {detail} ({status})"
     kind: type[ClientError] = ServerError
     if status == 404 or status == 410:
         kind = NotFoundError
@@ -71,8 +80,13 @@ class Transport:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def blob_url(self, key: str) -> str:
-        if not key or key.startswith("/"):
-            raise ClientError(f"invalid key {key!r}: keys are 1-1024 bytes, no leading '/'")
+        from blobstream.errors import InvalidKey
+        from blobstream.http.keys import validate_key
+
+        try:
+            validate_key(key)
+        except InvalidKey as exc:
+            raise InvalidKeyError(f"invalid key {key!r}: {exc.detail}") from exc
         return f"{self.base}/blobs/{quote(key, safe='/')}"
 
     def absolute(self, location: str) -> str:

@@ -142,6 +142,12 @@ class ResumableUpload:
                     url, f, offset, n, checksum=chunk.digest() if checksum else None,
                     bucket=self.bucket, progress=self.progress,
                 )  # fmt: skip
+            except ConflictError:
+                # 409: the server is at another offset, e.g. it finished committing a PATCH
+                # that was cut off just before the client heard the answer. Follow it.
+                if attempt == ATTEMPTS:
+                    raise
+                new = self.tus.offset(url)
             except (ConnectionFailed, ServerError) as exc:
                 if attempt == ATTEMPTS:
                     if exc.status == 460:
@@ -149,13 +155,10 @@ class ResumableUpload:
                     raise
                 time.sleep(attempt)
                 new = self.tus.offset(url)
-                if new not in (offset, offset + n):
-                    rehashed = hashlib.sha256()
-                    hash_range(f, 0, new, rehashed)
-                    return new, rehashed
-                if new == offset:
-                    continue
-            if new != offset + n:
-                raise ServerError(f"put {self.key}: the server is at {new}, expected {offset + n}")
-            return new, after
-        raise AssertionError("unreachable")
+            if new == offset + n:
+                return new, after
+            if new != offset:
+                rehashed = hashlib.sha256()
+                hash_range(f, 0, new, rehashed)
+                return new, rehashed
+        raise ServerError(f"put {self.key}: the server did not take the bytes at {offset}")
