@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.test-installed
 
-.PHONY: web-bundle serve install test test-deps lint typecheck pytest clean
+.PHONY: web-bundle serve install test test-deps tests-js lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,12 @@ $(TEST_INSTALLED): pyproject.toml $(INSTALLED)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-test-deps: $(TEST_INSTALLED) $(WEB_BUNDLE)
+# tus-js-client for tests/tus, pinned by tests/js/package-lock.json (node_modules is not committed)
+tests-js:
+	bash scripts/system-deps.sh
+	npm ci --no-audit --no-fund --prefix tests/js
+
+test-deps: $(TEST_INSTALLED) $(WEB_BUNDLE) tests-js
 	bash scripts/system-deps.sh
 
 lint: test-deps
