@@ -229,7 +229,11 @@ class Nginx(Server):
 
 
 class FlaskBaseline(Server):
-    """``bench/flask_baseline.py`` on gunicorn gthread with blobstream's defaults."""
+    """``bench/flask_baseline.py`` on gunicorn gthread with blobstream's defaults.
+
+    Same workers, threads, timeouts and one access-log line per request as
+    ``blobstream serve`` (see ``blobstream.server.launcher``), so only the app differs.
+    """
 
     name = "flask"
     prefix = "/f/"
@@ -237,6 +241,8 @@ class FlaskBaseline(Server):
     def command(self) -> list[str]:
         return [str(PROJECT_BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "2",
                 "--threads", "16", "--timeout", "120", "--keep-alive", "5",
+                "--graceful-timeout", "30", "--access-logfile", "-", "--error-logfile", "-",
+                "--access-logformat", '%(h)s "%(r)s" %(s)s %(B)s %(D)sus',
                 "--bind", f"127.0.0.1:{self.port}", "--chdir", str(BENCH),
                 "flask_baseline:app"]  # fmt: skip
 
