@@ -42,6 +42,14 @@ def wait_until_empty(root: Path, timeout: float = 10.0) -> None:
     assert tmp_files(root) == []
 
 
+def wait_until_begun(root: Path, timeout: float = 10.0) -> None:
+    """The server has begun writing a temporary file."""
+    deadline = time.monotonic() + timeout
+    while not tmp_files(root):
+        assert time.monotonic() < deadline, "the write never began"
+        time.sleep(0.02)
+
+
 def test_put_creates_then_replaces(server: Server) -> None:
     key = unique("put")
     first = put(server, key, b"first version", **{"Content-Type": "text/plain; charset=utf-8"})
@@ -231,8 +239,7 @@ def test_short_body_then_close_stores_nothing(limited: Server) -> None:
             f"PUT /blobs/{key} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n".encode()
             + b"z" * 10
         )
-        time.sleep(0.2)
-        assert tmp_files(storage_root(limited)), "the write should have begun"
+        wait_until_begun(storage_root(limited))
         sock.shutdown(socket.SHUT_WR)  # the body ends here
         answer = read_response(sock, "PUT")
     assert_problem(answer, 400)
@@ -248,6 +255,6 @@ def test_disconnect_mid_body_stores_nothing(limited: Server) -> None:
             f"PUT /blobs/{key} HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n".encode()
             + b"z" * 300_000
         )
-        time.sleep(0.3)
+        wait_until_begun(storage_root(limited))
     wait_until_empty(storage_root(limited))
     assert get(limited, key).content == b"previous"
