@@ -116,6 +116,16 @@ def test_multiple_ranges(server: Server, blob: tuple[str, str], header: str) -> 
         assert part.get_payload(decode=True) == DATA[int(first) : int(last) + 1]
 
 
+@pytest.mark.parametrize("header", ["bytes=0-,0-,0-", "bytes=0-9999,-10000", "bytes=-6000,0-5000"])
+def test_overlapping_ranges_never_send_more_than_the_blob(
+    server: Server, blob: tuple[str, str], header: str
+) -> None:
+    key, _ = blob
+    r = get(server, key, Range=header)
+    assert r.status_code == 200
+    assert r.content == DATA
+
+
 def test_if_range(server: Server, blob: tuple[str, str]) -> None:
     key, etag = blob
     r = get(server, key, Range="bytes=0-9", **{"If-Range": etag})

@@ -144,6 +144,10 @@ def _respond(
     spans = None
     if req.method in ("GET", "HEAD") and if_range_matches(cond.if_range, validators):
         spans = parse_range(req.headers.get("Range"), size)
+    if spans and len(spans) > 1 and sum(span.length for span in spans) > size:
+        # Overlapping ranges would send the blob many times over (the "Apache
+        # killer"); RFC 9110 §14.2 lets a server ignore them: send it once.
+        spans = None
 
     if not spans:
         return _single(stream, ByteSpan(0, size - 1), size, 200, content_type, headers, req)
