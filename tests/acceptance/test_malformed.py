@@ -47,6 +47,15 @@ BAD_REQUESTS = {
     "cl-and-te": request(
         "PUT", P, "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", b"3\r\nabc\r\n0\r\n\r\n"
     ),
+    "te-gzip-chunked": request(
+        "PUT", P, "Transfer-Encoding: gzip, chunked\r\n", b"3\r\nabc\r\n0\r\n\r\n"
+    ),
+    "te-gzip-chunked-form": request(
+        "POST",
+        "/blobs/malformed/",
+        "Transfer-Encoding: gzip, chunked\r\nContent-Type: multipart/form-data; boundary=b\r\n",
+        b"5\r\n--b--\r\n0\r\n\r\n",
+    ),
     "bad-chunk-size": request(
         "PUT", P, "Transfer-Encoding: chunked\r\n", b"zz\r\nabc\r\n0\r\n\r\n"
     ),

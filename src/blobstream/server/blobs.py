@@ -89,6 +89,7 @@ def post_blob(prefix: str = "") -> Response:
     prefix = validate_prefix(prefix)
     mimetype = request.mimetype
     if mimetype == "multipart/form-data":
+        declared_length(request, None)  # refuses what the form reader could not decode
         stored = store_multipart(state().store, prefix, request, state().max_size)
         response = jsonify({"blobs": [info.to_json() for info, _ in stored]})
         response.status_code = 201

@@ -25,7 +25,12 @@ _MEDIA_TYPE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+/[!#$%&'*+.^_`|~0-9A-Za-z
 
 def declared_length(req: Request, limit: int | None) -> int | None:
     """The body's declared length (None for chunked); 413 at once when over ``limit``."""
-    if "chunked" in req.headers.get("Transfer-Encoding", "").lower():
+    coding = req.headers.get("Transfer-Encoding")
+    if coding is not None:
+        if coding.strip().lower() != "chunked":
+            # Only chunked is decoded by the server: any other coding would be
+            # stored still encoded, as if it were the blob (RFC 9112 §6.1).
+            raise InvalidHeader(f"Transfer-Encoding {coding[:40]!r} is not supported; use chunked")
         return None
     raw = req.headers.get("Content-Length")
     if raw is None:
