@@ -381,6 +381,9 @@ class UploadStoreContract:
                 "u5", "taken", Commit(3, hashlib.sha256(b"abc").hexdigest(), condition=condition)
             )
         assert get(store, "taken") == b"first"
+        # A refused completion keeps the upload's bytes: it can complete under another key.
+        store.complete_upload("u5", "free", _commit(b"abc"))
+        assert get(store, "free") == b"abc"
 
     def test_expired_uploads_and_delete(self, store: Any) -> None:
         now = time.time()

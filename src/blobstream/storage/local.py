@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,7 @@ class LocalWriter:
             self.file = None
         except OSError as exc:
             raise storage_error(exc) from exc
-        return self.store._publish(self, commit)
+        return self.store._publish(self.key, self.id, self.tmp, commit)
 
     def abort(self) -> None:
         if self.file is not None:
@@ -252,45 +252,55 @@ class LocalStore(LocalUploadsMixin):
         ).fetchone()
         return None if row is None else (_row_info(row), row[1])
 
-    def _publish(self, writer: LocalWriter, commit: Commit) -> tuple[BlobInfo, bool]:
-        info = BlobInfo(
-            key=writer.key,
-            size=commit.size,
-            etag=writer.id,
-            sha256=commit.sha256,
-            content_type=commit.content_type,
-            last_modified=time.time(),
-        )
+    def _publish(
+        self,
+        key: str,
+        file_id: str,
+        source: Path,
+        commit: Commit,
+        *,
+        keep_source: bool = False,
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> tuple[BlobInfo, bool]:
+        """Move (or, with ``keep_source``, hard-link) ``source`` to the data file of
+        ``file_id``, then swap the key in one transaction that also runs ``also``.
+
+        A linked source stays until the commit, so a crash before it loses nothing:
+        start-up removes the unpublished link and the source can be published again.
+        """
+        info = BlobInfo(key, commit.size, file_id, commit.sha256, commit.content_type, time.time())
+        final = self.data_path(file_id)
         db = self._db()
         try:
-            db.execute("INSERT INTO pending (file, pid) VALUES (?, ?)", (writer.id, os.getpid()))
-            os.rename(writer.tmp, writer.final)
-            fsync_dir(writer.final.parent)
+            db.execute("INSERT INTO pending (file, pid) VALUES (?, ?)", (file_id, os.getpid()))
+            if keep_source:
+                os.link(source, final)
+            else:
+                os.rename(source, final)
+            fsync_dir(final.parent)
         except (OSError, sqlite3.Error) as exc:
-            self._forget_pending(writer.id)
+            self._forget_pending(file_id)
             raise storage_error(exc) from exc
         try:
             with self._transaction() as tx:
-                current = self._current(tx, writer.key)
+                current = self._current(tx, key)
                 commit.condition.check(current[0] if current else None)
                 tx.execute(
                     "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        writer.key.encode(),
-                        writer.id,
-                        info.size,
-                        info.etag,
-                        info.sha256,
-                        info.content_type,
-                        info.last_modified,
-                    ),
-                )
-                tx.execute("DELETE FROM pending WHERE file = ?", (writer.id,))
+                    (key.encode(), file_id, info.size, info.etag, info.sha256,
+                     info.content_type, info.last_modified),
+                )  # fmt: skip
+                tx.execute("DELETE FROM pending WHERE file = ?", (file_id,))
                 if current is not None:
                     tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+                if also is not None:
+                    also(tx)
         except BaseException:
-            self._forget_pending(writer.id)
+            self._forget_pending(file_id)
             raise
+        if keep_source:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(source)
         if current is not None:
             self._empty_trash(current[1])
         return info, current is None

@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -71,6 +72,9 @@ def _lock(fd: int, what: str) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         raise Locked(f"{what} is busy with another request; retry later") from exc
+
+
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -146,7 +150,8 @@ class LocalUploadsMixin:
         return self._store().root / "uploads"
 
     def upload_path(self, upload_id: str) -> Path:
-        if not upload_id or not all(c in "0123456789abcdef" for c in upload_id):
+        # Ids become file names: letters, digits, '-' and '_' only, so never a path.
+        if not _UPLOAD_ID.fullmatch(upload_id):
             raise NotFound(f"no upload has the id {upload_id!r}")
         return self.uploads_dir / upload_id
 
@@ -305,7 +310,11 @@ class LocalUploadsMixin:
                 if os.fstat(lock_fd).st_size != commit.size:
                     raise Conflict(f"the upload {upload_id} does not have {commit.size} bytes")
             return self._publish_upload(
-                upload_id, key, _Published(file_id, source, store.data_path(file_id)), commit
+                upload_id,
+                key,
+                _Published(file_id, source, store.data_path(file_id)),
+                commit,
+                joined=bool(state.parts),
             )
         except BaseException:
             if state.parts:
@@ -345,45 +354,20 @@ class LocalUploadsMixin:
         return target
 
     def _publish_upload(
-        self, upload_id: str, key: str, file: _Published, commit: Commit
+        self, upload_id: str, key: str, file: _Published, commit: Commit, *, joined: bool
     ) -> tuple[BlobInfo, bool]:
-        """Rename the bytes into the blob data; one transaction swaps the key and
-        marks the upload completed (the same journal as ``LocalStore._publish``)."""
-        from blobstream.storage.local import fsync_dir, storage_error
+        """Publish the bytes as the blob and mark the upload completed in one transaction.
 
-        store = self._store()
-        info = BlobInfo(key, commit.size, file.id, commit.sha256, commit.content_type, time.time())
-        db = self._uploads_db()
-        try:
-            db.execute("INSERT INTO pending (file, pid) VALUES (?, ?)", (file.id, os.getpid()))
-            os.rename(file.tmp, file.final)
-            fsync_dir(file.final.parent)
-        except (OSError, sqlite3.Error) as exc:
-            store._forget_pending(file.id)
-            raise storage_error(exc) from exc
-        try:
-            with store._transaction() as tx:
-                current = store._current(tx, key)
-                commit.condition.check(current[0] if current else None)
-                tx.execute(
-                    "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key.encode(), file.id, info.size, info.etag, info.sha256,
-                     info.content_type, info.last_modified),
-                )  # fmt: skip
-                tx.execute("DELETE FROM pending WHERE file = ?", (file.id,))
-                tx.execute("UPDATE uploads SET completed_key = ? WHERE id = ?", (key, upload_id))
-                if current is not None:
-                    tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
-        except BaseException:
-            # The bytes go back where they were so the upload can be completed again.
-            with contextlib.suppress(OSError):
-                os.rename(file.final, file.tmp)
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("DELETE FROM pending WHERE file = ?", (file.id,))
-            raise
-        if current is not None:
-            store._empty_trash(current[1])
-        return info, current is None
+        A single upload's file is hard-linked, not moved: a crash before the commit
+        leaves the upload whole, to be completed again.
+        """
+
+        def mark_completed(tx: sqlite3.Connection) -> None:
+            tx.execute("UPDATE uploads SET completed_key = ? WHERE id = ?", (key, upload_id))
+
+        return self._store()._publish(
+            key, file.id, file.tmp, commit, keep_source=not joined, also=mark_completed
+        )
 
     def delete_upload(self, upload_id: str) -> None:
         path = self.upload_path(upload_id)

@@ -153,7 +153,7 @@ def upload(upload_id: str) -> Response:
 
 
 def _head(upload_id: str) -> Response:
-    state = service().get(upload_id)
+    state = service().settle(upload_id)
     response = _state_headers(_empty(200), state)
     if state.length is None:
         response.headers["Upload-Defer-Length"] = "1"

@@ -95,6 +95,21 @@ class TusService:
             raise Gone(f"the upload {upload_id} expired")
         return state
 
+    def settle(self, upload_id: str) -> UploadState:
+        """The state for HEAD: an upload whose every byte arrived but whose completion
+        was cut short (a crash between the last PATCH and the commit) completes now,
+        so a client that sees the full offset finds its blob."""
+        state = self.get(upload_id)
+        if (
+            state.length is not None
+            and state.length == state.offset
+            and not state.partial
+            and not state.parts
+            and state.completed_key is None
+        ):
+            self.complete(state)
+        return state
+
     def key_of(self, state: UploadState) -> str | None:
         return None if state.partial else state.metadata.get("key")
 
