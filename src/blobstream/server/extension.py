@@ -86,6 +86,18 @@ def _close_if_unread(response: Response) -> Response:
     return response
 
 
+def _close_if_body_ignored(response: Response) -> Response:
+    """A GET, HEAD, DELETE or OPTIONS never reads a body it was sent: gunicorn would
+    parse it after the response and might answer it too (a second, unasked-for
+    response on the connection). Closing the connection instead keeps one answer
+    per request."""
+    if request.method not in ("PUT", "POST", "PATCH") and (
+        request.content_length or "Transfer-Encoding" in request.headers
+    ):
+        response.headers["Connection"] = "close"
+    return response
+
+
 def _log_server_errors(err: BlobstreamError) -> Response:
     if err.status >= 500:
         log.error("%s %s: %s", request.method, request.path, err.detail)
@@ -122,6 +134,7 @@ class Blobstream:
         app.register_error_handler(BlobstreamError, _log_server_errors)
         app.register_error_handler(HTTPException, http_problem)
         app.register_error_handler(Exception, unexpected_problem)
+        app.after_request(_close_if_body_ignored)
 
     @staticmethod
     def presigned_url(key: str, method: str = "GET", expires_in: int = 3600) -> str:

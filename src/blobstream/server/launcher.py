@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,32 @@ def write_problem(sock: Any, status: int, reason: str, detail: str) -> None:
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
+_handling = threading.local()
+
+
+def _remember_request(worker: Any, req: Any) -> None:
+    _handling.req = req  # gthread runs the app on the thread that parsed the request
+
+
+class CloseWhenAsked:
+    """Honour the app's ``Connection: close``: gunicorn drops that hop-by-hop header
+    and keeps the connection, then parses a body the app did not read as the next
+    request (and may answer it: two responses to one request)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if any(n.lower() == "connection" and v.lower() == "close" for n, v in headers):
+                req = getattr(_handling, "req", None)
+                if req is not None:
+                    req.must_close = True
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
 def _child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
@@ -80,6 +107,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s %(D)sus',
             "child_exit": _child_exit,
+            "pre_request": _remember_request,
             "proc_name": "blobstream",
             "control_socket_disable": True,
             "limit_request_line": o.limit_request_line,
@@ -99,7 +127,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "BLOBSTREAM_MAX_SIZE": self.options.max_size,
             **self.options.extra_config,
         }
-        return create_app(config)
+        return CloseWhenAsked(create_app(config))
 
 
 def serve(options: ServeOptions) -> None:
