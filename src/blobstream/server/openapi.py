@@ -55,6 +55,17 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): _PROBLEM for code in codes}
 
 
+def _stored(description: str, key: str) -> dict[str, Any]:
+    """A Blob answer with links to read and delete what was stored (for stateful clients)."""
+    return {
+        **_json("Blob", description),
+        "links": {
+            name: {"operationId": op, "parameters": {"key": key}}
+            for name, op in (("GetStored", "getBlob"), ("DeleteStored", "deleteBlob"))
+        },
+    }
+
+
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -94,7 +105,22 @@ SPEC: dict[str, Any] = {
                         "multipart/form-data": {"schema": {"type": "object"}},
                     }
                 },
-                "responses": {"201": _json("Blob", "Stored"), **_errors(400, 413, 507)},
+                "responses": {
+                    "201": {
+                        "description": "Stored: one blob, or the files of a form as a list",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/Blob"},
+                                        {"$ref": "#/components/schemas/StoredBlobs"},
+                                    ]
+                                }
+                            }
+                        },
+                    },
+                    **_errors(400, 413, 507),
+                },
             },
         },
         "/blobs/{key}": {
@@ -108,9 +134,9 @@ SPEC: dict[str, Any] = {
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 },
                 "responses": {
-                    "200": _json("Blob", "Replaced"),
-                    "201": _json("Blob", "Created"),
-                    **_errors(400, 411, 412, 413, 507),
+                    "200": _stored("Replaced", "$request.path.key"),
+                    "201": _stored("Created", "$request.path.key"),
+                    **_errors(400, 411, 412, 413, 414, 507),
                 },
             },
             "get": {
@@ -122,16 +148,12 @@ SPEC: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": {
-                        "description": "The blob",
-                        "content": {
-                            "application/octet-stream": {
-                                "schema": {"type": "string", "format": "binary"}
-                            }
-                        },
+                        "description": "The blob, with the content type it was stored with",
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                     },
                     "206": {"description": "Partial content"},
                     "304": {"description": "Not modified"},
-                    **_errors(400, 404, 412, 416),
+                    **_errors(400, 404, 412, 414, 416),
                 },
             },
             "head": {
@@ -140,14 +162,23 @@ SPEC: dict[str, Any] = {
                 "parameters": _READ_HEADERS,
                 "responses": {
                     "200": {"description": "The blob exists"},
+                    "206": {"description": "The range would be sent"},
+                    "304": {"description": "Not modified"},
+                    "400": {"description": "Invalid key"},
                     "404": {"description": "No such blob"},
+                    "412": {"description": "A precondition does not hold"},
+                    "414": {"description": "The key is too long for the request line"},
+                    "416": {"description": "No range is satisfiable"},
                 },
             },
             "delete": {
                 "operationId": "deleteBlob",
                 "summary": "Delete the blob",
                 "parameters": [_header("If-Match", "delete only this version")],
-                "responses": {"204": {"description": "Deleted"}, **_errors(400, 404, 412)},
+                "responses": {
+                    "204": {"description": "Deleted"},
+                    **_errors(400, 404, 412, 414),
+                },
             },
         },
         "/healthz": {
@@ -205,6 +236,13 @@ SPEC: dict[str, Any] = {
                 "properties": {
                     "blobs": {"type": "array", "items": {"$ref": "#/components/schemas/Blob"}},
                     "next": {"type": ["string", "null"]},
+                },
+            },
+            "StoredBlobs": {
+                "type": "object",
+                "required": ["blobs"],
+                "properties": {
+                    "blobs": {"type": "array", "items": {"$ref": "#/components/schemas/Blob"}}
                 },
             },
             "Problem": {

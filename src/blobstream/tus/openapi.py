@@ -59,6 +59,7 @@ PATHS: dict[str, Any] = {
                 "200": {"description": "The upload's state in headers"},
                 "404": {"description": "No such upload"},
                 "410": {"description": "The upload expired"},
+                "412": {"description": "Tus-Resumable missing or not 1.0.0"},
             },
         },
         "patch": {
