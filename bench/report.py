@@ -159,28 +159,31 @@ def plots(med: dict[str, dict[str, dict[str, Any]]], out_dir: Path) -> list[str]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    made = []
+    made: list[str] = []
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, verb in zip(axes, ("put-cl", "get"), strict=True):
-        for server in ("blobstream", "nginx", "copyparty"):
-            points = sorted(
-                (parse_size(s.split("@")[1]), med[s][server]["median"])
-                for s in med
-                if s.startswith(f"{verb}@") and server in med[s]
-            )
-            if points:
-                ax.plot([p[0] / MiB for p in points], [p[1] for p in points], "o-", label=server)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("body size (MiB)")
-        ax.set_ylabel("MB/s (median)")
-        ax.set_title(f"{'PUT (Content-Length)' if verb == 'put-cl' else 'GET'} vs body size")
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "throughput-vs-size.png", dpi=110)
-    plt.close(fig)
-    made.append("throughput-vs-size.png")
+    if any(s.startswith(("put-cl@", "get@")) for s in med):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for ax, verb in zip(axes, ("put-cl", "get"), strict=True):
+            for server in ("blobstream", "nginx", "copyparty"):
+                points = sorted(
+                    (parse_size(s.split("@")[1]), med[s][server]["median"])
+                    for s in med
+                    if s.startswith(f"{verb}@") and server in med[s]
+                )
+                if points:
+                    ax.plot(
+                        [p[0] / MiB for p in points], [p[1] for p in points], "o-", label=server
+                    )
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("body size (MiB)")
+            ax.set_ylabel("MB/s (median)")
+            ax.set_title(f"{'PUT (Content-Length)' if verb == 'put-cl' else 'GET'} vs body size")
+            ax.grid(True, alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        fig.savefig(out_dir / "throughput-vs-size.png", dpi=110)
+        plt.close(fig)
+        made.append("throughput-vs-size.png")
 
     conc = [s for s in med if s.startswith("concurrent-")]
     if conc:
