@@ -73,7 +73,8 @@ def guarded(handler: Handler) -> Handler:
             return ExitStatus.ERROR
         except KeyboardInterrupt:
             hint = getattr(args, "resume_hint", "")
-            print(f"\n{prefix}: interrupted{hint}", file=sys.stderr)
+            newline = "\n" if sys.stderr.isatty() else ""  # past the progress bar
+            print(f"{newline}{prefix}: interrupted{hint}", file=sys.stderr)
             return ExitStatus.INTERRUPTED
         except BrokenPipeError:
             # The reader went away (``| head``): stop quietly, as cat does.

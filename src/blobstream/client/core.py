@@ -211,9 +211,7 @@ class Client:
         digest = hashlib.sha256()
 
         def body() -> Iterator[bytes]:
-            for data in pieces:
-                if not data:
-                    continue
+            for data in _coalesce(pieces, PIECE):
                 if bucket is not None:
                     bucket.take(len(data))
                 digest.update(data)
@@ -296,6 +294,21 @@ def _seekable(f: IO[bytes]) -> bool:
         return f.seekable()
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _coalesce(pieces: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Small pieces joined into pieces of about ``size``: one send per piece, not per line."""
+    pending = bytearray()
+    for data in pieces:
+        if not pending and len(data) >= size:
+            yield data
+            continue
+        pending += data
+        if len(pending) >= size:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
 
 
 def _read_pieces(f: IO[bytes]) -> Iterator[bytes]:

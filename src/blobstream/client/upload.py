@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -29,6 +30,8 @@ from blobstream.client.state import ResumeState, upload_ident
 from blobstream.client.tus import hash_range
 
 if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
+
     from blobstream.client.core import Client
 
 ATTEMPTS = 3
@@ -85,8 +88,7 @@ class ResumableUpload:
             hash_range(f, 0, offset, whole)
             if self.progress is not None and offset:
                 self.progress(offset)
-            while offset < size:
-                offset, whole = self._send_chunk(f, url, offset, size, whole, checksum)
+            whole = self._send_all(f, url, offset, size, whole, checksum)
         stat = self.client.stat(self.key)
         if self.state is not None:
             self.state.remove(SECTION, ident)
@@ -123,23 +125,43 @@ class ResumableUpload:
             self.state.put(SECTION, ident, {"url": url})
         return url
 
+    def _send_all(
+        self, f: IO[bytes], url: str, offset: int, size: int, whole: Hash, checksum: bool
+    ) -> Hash:
+        """PATCH every chunk from ``offset``; the next chunk is hashed while one is sent."""
+        with open(self.path, "rb") as g, ThreadPoolExecutor(1) as pool:
+
+            def hashed(at: int, base: Hash) -> Future[tuple[int, bytes, Hash]]:
+                n = min(self.chunk_size, size - at)
+                return pool.submit(_hash_chunk, g, at, n, base)
+
+            pending = hashed(offset, whole.copy())
+            while offset < size:
+                n, chunk, after = pending.result()
+                if offset + n < size:
+                    pending = hashed(offset + n, after.copy())
+                new, whole = self._send_chunk(f, url, offset, n, chunk, after, checksum)
+                if new != offset + n and new < size:
+                    pending.result()  # a retry moved the offset: hash from there instead
+                    pending = hashed(new, whole.copy())
+                offset = new
+        return whole
+
     def _send_chunk(
         self,
         f: IO[bytes],
         url: str,
         offset: int,
-        size: int,
-        whole: hashlib._Hash,
+        n: int,
+        chunk: bytes,
+        after: Hash,
         checksum: bool,
-    ) -> tuple[int, hashlib._Hash]:
+    ) -> tuple[int, Hash]:
         """PATCH one chunk (retrying a broken connection); returns the new offset and hash."""
-        n = min(self.chunk_size, size - offset)
-        chunk, after = hashlib.sha256(), whole.copy()
-        hash_range(f, offset, n, chunk, after)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 new = self.tus.patch(
-                    url, f, offset, n, checksum=chunk.digest() if checksum else None,
+                    url, f, offset, n, checksum=chunk if checksum else None,
                     bucket=self.bucket, progress=self.progress,
                 )  # fmt: skip
             except ConflictError:
@@ -162,3 +184,10 @@ class ResumableUpload:
                 hash_range(f, 0, new, rehashed)
                 return new, rehashed
         raise ServerError(f"put {self.key}: the server did not take the bytes at {offset}")
+
+
+def _hash_chunk(f: IO[bytes], offset: int, n: int, base: Hash) -> tuple[int, bytes, Hash]:
+    """The chunk's own SHA-256 (for ``Upload-Checksum``) and ``base`` extended by it."""
+    chunk = hashlib.sha256()
+    hash_range(f, offset, n, chunk, base)
+    return n, chunk.digest(), base
