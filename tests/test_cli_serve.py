@@ -27,10 +27,16 @@ def run_serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
-def workers(srv: Server) -> list[str]:
+def workers(srv: Server, expected: int) -> int:
+    """How many workers the master runs, once it has started ``expected`` (or 10 s passed)."""
     assert srv.proc is not None
     pid = srv.proc.pid
-    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    deadline = time.monotonic() + 10
+    while True:
+        count = len(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+        if count >= expected or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
 
 
 def test_help_lists_every_option() -> None:
@@ -79,7 +85,7 @@ def test_environment_configures_the_server(tmp_path: Path) -> None:
         "BLOBSTREAM_HOST": "127.0.0.1",
     }
     with Server((tmp_path / "d").as_uri(), tmp_path / "log", env=env) as srv:
-        assert len(workers(srv)) == 1
+        assert workers(srv, 1) == 1
         url = f"{srv.url}/blobs/env"
         assert requests.put(url, data=b"x" * 1024, timeout=TIMEOUT).status_code == 201
         assert requests.put(url, data=b"x" * 1025, timeout=TIMEOUT).status_code == 413
@@ -89,7 +95,7 @@ def test_options_override_the_environment(tmp_path: Path) -> None:
     env = {"BLOBSTREAM_MAX_SIZE": "1k", "BLOBSTREAM_WORKERS": "1"}
     args = ("--max-size", "4k", "--workers", "3", "--threads", "1")
     with Server((tmp_path / "d").as_uri(), tmp_path / "log", env=env, args=args) as srv:
-        assert len(workers(srv)) == 3
+        assert workers(srv, 3) == 3
         url = f"{srv.url}/blobs/flag"
         assert requests.put(url, data=b"x" * 4096, timeout=TIMEOUT).status_code == 201
         assert requests.put(url, data=b"x" * 4097, timeout=TIMEOUT).status_code == 413

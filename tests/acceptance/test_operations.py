@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import requests
@@ -18,9 +19,14 @@ def test_healthz(server: Server) -> None:
     assert r.json()["status"] == "ok"
 
 
-def workers(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children]
+def workers(master: int, expected: int = 2) -> list[int]:
+    """The master's worker pids, once it has started ``expected`` of them (or 10 s passed)."""
+    deadline = time.monotonic() + 10
+    while True:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if len(children) >= expected or time.monotonic() > deadline:
+            return [int(pid) for pid in children]
+        time.sleep(0.1)
 
 
 def has_served(pid: int) -> bool:
