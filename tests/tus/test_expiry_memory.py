@@ -110,15 +110,12 @@ def send_patch(server: Server, size: int, block: bytes, pause: float = 0.0) -> N
 def test_memory_stays_flat_during_a_large_patch(tmp_path: Path) -> None:
     """Peak RSS of a 1 GiB PATCH is within a few MiB of a 16 MiB one.
 
-    glibc raises its mmap threshold each time a large block is freed, after which
-    the 1 MiB pieces of any upload (PUT alike) come from the heap and up to ~30 MiB
-    of freed pieces stay resident: a one-off plateau, not growth with size. Pinning
-    the threshold keeps that allocator effect out of what this test measures.
+    The server pins glibc's mmap threshold in each worker (``launcher._post_fork``);
+    without it freed 1 MiB pieces stay resident in the heap, up to ~30 MiB.
     """
     args = ("--workers", "1", "--threads", "4")
-    env = {"MALLOC_MMAP_THRESHOLD_": str(256 << 10)}
     log = tmp_path / "server.log"
-    with Server((tmp_path / "data").as_uri(), log, args=args, env=env) as server:
+    with Server((tmp_path / "data").as_uri(), log, args=args) as server:
         assert server.proc is not None
         block = os.urandom(MIB)
         send_patch(server, 16 * MIB, block)  # warm up: imports, buffers, connections

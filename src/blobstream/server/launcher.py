@@ -7,6 +7,8 @@ timeout is a heartbeat of the worker, not a limit on a request.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
@@ -88,6 +90,21 @@ def _child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
+# glibc's mallopt(M_MMAP_THRESHOLD): pieces of 256 KiB and more are mapped and
+# returned to the system when freed, so 1 MiB body pieces never pile up in the
+# per-thread arenas and a worker's RSS stays flat however much it streams.
+_M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 256 << 10
+
+
+def _post_fork(server: Any, worker: Any) -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    except (OSError, AttributeError):
+        pass  # not glibc: its allocator has its own policy
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
@@ -107,6 +124,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s %(D)sus',
             "child_exit": _child_exit,
+            "post_fork": _post_fork,
             "pre_request": _remember_request,
             "proc_name": "blobstream",
             "control_socket_disable": True,
