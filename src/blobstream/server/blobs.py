@@ -104,7 +104,7 @@ def get_blob(key: str) -> Response:
     download = request.args.get("download")
     reader = state().store.open(key)
     info = reader.info
-    return send_stream(
+    response = send_stream(
         reader,  # type: ignore[arg-type]
         size=info.size,
         etag=info.etag,
@@ -113,6 +113,10 @@ def get_blob(key: str) -> Response:
         sha256=info.sha256,
         download_name=(download or key.rsplit("/", 1)[-1]) if download is not None else None,
     )
+    # A blob can be replaced at any time: caches may keep it but must revalidate
+    # (a cheap 304 on the strong ETag) before reusing it.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.delete("/blobs/<blobkey:key>")

@@ -50,6 +50,10 @@ def write_problem(sock: Any, status: int, reason: str, detail: str) -> None:
 
     from blobstream.http.problem import PROBLEM_JSON, problem
 
+    if status == 501:
+        # gunicorn's 501 is for a transfer coding or method it cannot parse: the
+        # request is at fault, and bad input is never answered with a 5xx here.
+        status, reason = 400, "Bad Request"
     body = json.dumps(problem(status, reason, detail or reason)).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
