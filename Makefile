@@ -63,5 +63,12 @@ bench: install
 	bash bench/setup.sh
 	bench/.venv/bin/python -m bench.run
 
+# make stress: crash loop (kill -9) and mixed load on every backend, then an integrity audit
+# (loopback only, about STRESS_MINUTES minutes; stops by itself; see docs/RELIABILITY.md)
+STRESS_MINUTES ?= 4
+.PHONY: stress
+stress: test-deps
+	$(BIN)/python -m stress.run --minutes $(STRESS_MINUTES)
+
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
