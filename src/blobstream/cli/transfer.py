@@ -87,6 +87,8 @@ def run_put(args: argparse.Namespace, env: dict[str, str]) -> int:
                 )  # fmt: skip
             return ExitStatus.OK
         path = Path(args.src)
+        if path.is_dir():
+            return usage_error(args, f"{args.src} is a directory: put takes one file")
         if not path.is_file():
             raise FileNotFoundError(2, "no such file", args.src)
         size = path.stat().st_size

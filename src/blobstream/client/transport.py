@@ -18,6 +18,7 @@ from blobstream.client.errors import (
     NotFoundError,
     RefusedError,
     ServerError,
+    VerificationError,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -47,7 +48,7 @@ def _reason(exc: BaseException) -> str:
 def error_for(response: requests.Response, what: str) -> ClientError:
     """The ClientError for an error answer, with the problem+json ``detail`` when there is one."""
     status = response.status_code
-    detail = ""
+    detail, problem = "", ""
     if "json" in response.headers.get("Content-Type", ""):
         try:
             body = response.json()
@@ -55,11 +56,14 @@ def error_for(response: requests.Response, what: str) -> ClientError:
             body = None
         if isinstance(body, dict):
             detail = str(body.get("detail") or body.get("title") or "")
+            problem = str(body.get("type") or "")
     if not detail:  # HEAD answers have no body
         detail = _PHRASES.get(status) or str(response.reason or "error").lower()
     message = f"{what}: {detail} ({status})"
     kind: type[ClientError] = ServerError
-    if status == 404 or status == 410:
+    if status == 460 or problem.endswith("/digest-mismatch"):
+        kind = VerificationError  # the server refused bytes that do not match their digest
+    elif status == 404 or status == 410:
         kind = NotFoundError
     elif status in (401, 403):
         kind = RefusedError

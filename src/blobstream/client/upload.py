@@ -170,10 +170,9 @@ class ResumableUpload:
                 if attempt == ATTEMPTS:
                     raise
                 new = self.tus.offset(url)
-            except (ConnectionFailed, ServerError) as exc:
+            except (ConnectionFailed, ServerError, VerificationError):
+                # A broken connection, a server fault or a chunk damaged on the way (460).
                 if attempt == ATTEMPTS:
-                    if exc.status == 460:
-                        raise VerificationError(f"put {self.key}: {exc.message}", 460) from exc
                     raise
                 time.sleep(attempt)
                 new = self.tus.offset(url)
