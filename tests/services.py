@@ -56,7 +56,8 @@ def _as_user(argv: list[str]) -> list[str]:
 class PostgresCluster:
     """``initdb`` in a temporary directory, ``postgres`` on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable  # fsync as in production (benchmarks); tests need not wait
         self.dir = Path(tempfile.mkdtemp(prefix="blobstream-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
@@ -103,6 +104,7 @@ class PostgresCluster:
                     "max_connections=200",
                     "-c",
                     "shared_buffers=64MB",
+                    *([] if self.durable else ["-c", "fsync=off", "-c", "full_page_writes=off"]),
                 ]
             ),
             stdout=log,
