@@ -81,6 +81,7 @@ class BlobStoreContract:
     """Tests every :class:`BlobStore` passes; subclasses provide ``store``."""
 
     many_keys = 12_000
+    writers = 8  # threads writing the many keys
     readers_outlive_replacement = True
     big_size = 2 << 30
 
@@ -146,6 +147,32 @@ class BlobStoreContract:
         if self.readers_outlive_replacement:
             return contextlib.nullcontext()
         return pytest.raises(StorageUnavailable)
+
+    def test_a_version_appears_only_with_its_metadata(self, store: Any) -> None:
+        """Watchers never see a streamed (multi-part) version without its SHA-256 and type."""
+        data = pattern(12 * MiB + 5, seed=4)
+        expected = (hashlib.sha256(data).hexdigest(), len(data), "text/plain")
+        seen: list[Any] = []
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(NotFound):
+                    seen.append(store.stat("m"))
+
+        watchers = [threading.Thread(target=watch) for _ in range(2)]
+        for t in watchers:
+            t.start()
+        try:
+            put(store, "m", data, content_type="text/plain")
+            time.sleep(0.05)
+        finally:
+            stop.set()
+            for t in watchers:
+                t.join()
+        seen.append(store.stat("m"))
+        assert {(i.sha256, i.size, i.content_type) for i in seen} == {expected}
+        assert self.leftovers(store) == []
 
     def test_concurrent_writers_leave_one_complete_version(self, store: Any) -> None:
         bodies = [pattern(2 * MiB + i, seed=i) for i in range(4)]
@@ -222,7 +249,7 @@ class BlobStoreContract:
     def test_listing_cursors_over_many_keys(self, store: Any) -> None:
         keys = [f"many/{i:06d}" for i in range(self.many_keys)]
         started = time.monotonic()
-        with ThreadPoolExecutor(8) as pool:
+        with ThreadPoolExecutor(self.writers) as pool:
             list(pool.map(lambda k: put(store, k, k.encode()), keys))
         written = time.monotonic() - started
         seen: list[str] = []
@@ -263,7 +290,9 @@ class BlobStoreContract:
             f"peak RSS growth {growth:.1f} MiB"
         )
         assert (total, back.hexdigest()) == (self.big_size, digest.hexdigest())
+        assert store.stat("big").sha256 == digest.hexdigest()
         assert growth < 100
+        assert self.leftovers(store) == []
 
 
 def _state(upload_id: str, length: int | None, **kw: Any) -> UploadState:
@@ -370,6 +399,22 @@ class UploadStoreContract:
         assert info.size == len(whole)
         assert get(store, "joined") == whole
         assert store.get_upload("final").completed_key == "joined"
+        assert b"".join(store.read_upload("final")) == whole
+        assert b"".join(store.read_upload("final", 6 * MiB + 50)) == whole[6 * MiB + 50 :]
+        assert self.leftovers(store) == []
+
+    def test_concatenation_of_large_partial_uploads(self, store: Any) -> None:
+        """Parts long enough to be copied inside stores that can, a short one last."""
+        parts = [pattern(6 * MiB + 1, seed=4), pattern(5 * MiB + 7, seed=5), pattern(2, seed=6)]
+        for i, body in enumerate(parts):
+            store.create_upload(_state(f"q{i}", len(body), partial=True))
+            _append(store, f"q{i}", 0, body)
+        store.create_upload(_state("qf", sum(map(len, parts)), parts=("q0", "q1", "q2")))
+        whole = b"".join(parts)
+        info, _ = store.complete_upload("qf", "joined/large", _commit(whole))
+        assert (info.size, info.sha256) == (len(whole), hashlib.sha256(whole).hexdigest())
+        assert store.stat("joined/large") == info
+        assert get(store, "joined/large") == whole
 
     def test_completion_honours_the_condition(self, store: Any) -> None:
         put(store, "taken", b"first")

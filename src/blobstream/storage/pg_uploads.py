@@ -57,6 +57,22 @@ def _scalar(conn: Conn, query: str, params: tuple[Any, ...] = ()) -> Any:
     return row[0]
 
 
+def _read_lo(conn: Conn, loid: int, start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``[start, end)`` of a large object, a piece of at most :data:`LO_CHUNK` at a time."""
+    fd = _scalar(conn, "SELECT lo_open(%s, %s)", (loid, INV_READ))
+    conn.execute("SELECT lo_lseek64(%s, %s, 0)", (fd, start))
+    pos = start
+    while pos < end:
+        cur = conn.execute("SELECT loread(%s, %s)", (fd, min(LO_CHUNK, end - pos)), binary=True)
+        piece = cur.fetchone()
+        data = bytes(piece[0]) if piece else b""
+        if not data:
+            return
+        pos += len(data)
+        yield data
+    conn.execute("SELECT lo_close(%s)", (fd,))
+
+
 class PostgresAppender:
     """Appends to one upload's large object, committing every :data:`CHECKPOINT_BYTES`."""
 
@@ -221,28 +237,35 @@ class PostgresUploads:
         return PostgresAppender(self, upload_id, offset)  # type: ignore[arg-type]
 
     def read_upload(self, upload_id: str, start: int = 0) -> Iterator[bytes]:
+        """The upload's bytes, or a final upload's partial uploads' one after the other,
+        all read in one snapshot."""
         conn = self.getconn()
         try:
             with mapped_errors():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 row = conn.execute(
-                    'SELECT loid, "offset" FROM blobstream_uploads WHERE id = %s', (upload_id,)
+                    'SELECT loid, "offset", parts FROM blobstream_uploads WHERE id = %s',
+                    (upload_id,),
                 ).fetchone()
-                if row is None or row[0] is None:
-                    raise NotFound(f"no upload with bytes has the id {upload_id!r}")
-                fd = _scalar(conn, "SELECT lo_open(%s, %s)", (row[0], INV_READ))
-                conn.execute("SELECT lo_lseek64(%s, %s, 0)", (fd, start))
-                pos, end = start, int(row[1])
-                while pos < end:
-                    cur = conn.execute(
-                        "SELECT loread(%s, %s)", (fd, min(LO_CHUNK, end - pos)), binary=True
-                    )
-                    piece = cur.fetchone()
-                    data = bytes(piece[0]) if piece else b""
-                    if not data:
-                        break
-                    pos += len(data)
-                    yield data
+                if row is None:
+                    raise NotFound(f"no upload has the id {upload_id!r}")
+                spans: list[tuple[Any, int]] = [(row[0], int(row[1]))]
+                if row[2]:
+                    spans = []
+                    for part in row[2]:
+                        found = conn.execute(
+                            'SELECT loid, "offset" FROM blobstream_uploads WHERE id = %s', (part,)
+                        ).fetchone()
+                        if found is None:
+                            raise NotFound(f"the partial upload {part!r} is gone")
+                        spans.append((found[0], int(found[1])))
+                base = 0
+                for loid, size in spans:
+                    if base + size > start:
+                        if loid is None:
+                            raise NotFound(f"no upload with bytes has the id {upload_id!r}")
+                        yield from _read_lo(conn, int(loid), max(start - base, 0), size)
+                    base += size
         finally:
             with contextlib.suppress(psycopg.Error):
                 conn.rollback()

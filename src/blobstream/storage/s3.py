@@ -6,7 +6,7 @@ the body was split, so it is only used to pin versions). A body smaller than
 the part size goes in one PutObject; a larger one is streamed as a multipart
 upload, ``concurrency`` parts in flight on a small thread pool (memory = part
 size × (concurrency + 1)), and aborted on any failure. It becomes visible only
-with CompleteMultipartUpload.
+once complete, with its metadata (below).
 
 Conditions: the current version is read with HeadObject and checked, then the
 write is pinned to what was seen with S3 conditional writes (``If-None-Match:
@@ -21,12 +21,22 @@ the reader raises StorageUnavailable instead of returning bytes of another
 version. Without bucket versioning the old bytes are gone, so unlike the other
 backends a reader cannot outlive a replace across a seek.
 
-The SHA-256 of a streamed body is known only at its end, after the multipart
-upload was created, so a completed multipart object gets its metadata with a
-server-side CopyObject onto itself: for a moment it is visible without it
-(``stat`` then falls back to S3's ETag and an empty SHA-256), and objects over
-5 GiB need a server that copies them in one request (moto does; AWS would need
-UploadPartCopy).
+Metadata is atomic with the bytes: a body smaller than the part size goes in
+one PutObject carrying its metadata. A larger one is streamed as a multipart
+upload to a staging object, ``<prefix>/.staging/<uuid>`` (its SHA-256 is known
+only at the end, after S3 fixed the upload's metadata at its creation), which
+is then copied inside the store onto the blob's key with its metadata
+(CopyObject with ``MetadataDirective=REPLACE``; above 5 GiB a multipart upload
+of UploadPartCopy parts, see :mod:`blobstream.storage.s3_assemble`), pinned
+like any write, and deleted. The trade-off: the store writes a large body
+twice (the copy costs the store time and, until the staging object is deleted,
+space, but no node bandwidth or memory), in exchange for readers never seeing
+a version without its SHA-256. A node killed between the copy and the delete
+leaves a staging object, and one killed mid-write an open multipart upload:
+give the bucket a lifecycle rule that expires ``<prefix>/.staging/`` objects
+and aborts incomplete multipart uploads after a day. moto ignores the
+conditional headers on CopyObject, so there conditional replaces of large
+bodies keep the race window described above.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ from blobstream.storage.s3_uploads import S3Uploads
 MIN_PART = 5 << 20
 READ_CHUNK = 1 << 20
 PIN_ATTEMPTS = 5
+LIST_HEADS = 16
 ClientError = botocore.exceptions.ClientError
 
 
@@ -90,9 +101,10 @@ class S3Writer:
     def __init__(self, store: S3Store, key: str, part_size: int | None = None) -> None:
         self.store = store
         self.key = key
-        self.object = store.blob_object(key)
+        self.object = store.staging_object()
         self.part_size = part_size or store.part_size
         self.buffer = bytearray()
+        self.size = 0
         self.upload_id: str | None = None
         self.parts: list[Future[dict[str, Any]]] = []
         self.done = False
@@ -100,6 +112,7 @@ class S3Writer:
     def write(self, data: Buffer) -> None:
         assert not self.done, "write after commit or abort"
         self.buffer += data
+        self.size += len(data)
         while len(self.buffer) >= self.part_size:
             self._send(bytes(self.buffer[: self.part_size]))
             del self.buffer[: self.part_size]
@@ -135,28 +148,29 @@ class S3Writer:
         if self.upload_id is None:
             body = bytes(self.buffer)
             self.buffer = bytearray()
-
-            def put(pin: dict[str, str]) -> None:
-                self.store.client.put_object(
-                    Bucket=self.store.bucket,
-                    Key=self.object,
-                    Body=body,
-                    ContentType=info.content_type,
-                    Metadata=self.store.metadata(info),
-                    **pin,
-                )
-
-            result = self.store.publish(info, commit.condition, put)
+            result = self.store.publish(
+                info, commit.condition, lambda pin: self.store.put_blob(info, body, pin)
+            )
             self.done = True
             return result
         if self.buffer:
             self._send(bytes(self.buffer))
             self.buffer = bytearray()
+        from blobstream.storage.s3_assemble import Source, assemble
+
         with mapped_errors():
             parts = [f.result() for f in self.parts]
-        result = self.store.publish_multipart(
-            info, commit.condition, self.object, self.upload_id, parts
-        )
+            self.store.client.complete_multipart_upload(
+                Bucket=self.store.bucket,
+                Key=self.object,
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        self.upload_id = None  # the staging object exists: abort and commit delete it
+        try:
+            result = assemble(self.store, info, commit.condition, [Source(self.object, self.size)])
+        finally:
+            self.store.delete_quietly(self.object)
         self.done = True
         return result
 
@@ -172,6 +186,7 @@ class S3Writer:
                     Bucket=self.store.bucket, Key=self.object, UploadId=self.upload_id
                 )
             self.upload_id = None
+        self.store.delete_quietly(self.object)
 
 
 class S3Reader:
@@ -239,8 +254,10 @@ class S3Store(S3Uploads):
     def __init__(self, url: str) -> None:
         from blobstream.cli.sizes import parse_size
         from blobstream.storage import InvalidStorageURL
+        from blobstream.storage.s3_assemble import MAX_COPY
 
         self.url = url
+        self.max_copy = MAX_COPY  # the most one server-side copy request may copy
         parts = urlsplit(url)
         self.bucket = parts.netloc
         if not self.bucket:
@@ -265,7 +282,7 @@ class S3Store(S3Uploads):
                     connect_timeout=3,
                     read_timeout=read_timeout,
                     retries={"max_attempts": attempts, "mode": "standard"},
-                    max_pool_connections=max(10, self.concurrency * 4),
+                    max_pool_connections=self.concurrency * 4 + LIST_HEADS,
                     s3={"addressing_style": "path"},
                 ),
             )
@@ -273,10 +290,13 @@ class S3Store(S3Uploads):
         self.client: Any = client(5, 60)
         self.ping_client: Any = client(1, 3)  # /healthz answers fast, retries nothing
         self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="blobstream-s3")
+        # A listed key's metadata needs a HeadObject: a page of 1000 takes 1000 round trips.
+        self.head_pool = ThreadPoolExecutor(LIST_HEADS, thread_name_prefix="blobstream-s3-head")
         try:
             self.ping_client.head_bucket(Bucket=self.bucket)
         except (botocore.exceptions.BotoCoreError, ClientError) as exc:
             self.pool.shutdown()
+            self.head_pool.shutdown()
             detail = error_code(exc) or str(exc).splitlines()[0]
             raise StorageUnavailable(f"cannot use the S3 bucket {self.bucket!r}: {detail}") from exc
 
@@ -284,6 +304,53 @@ class S3Store(S3Uploads):
 
     def blob_object(self, key: str) -> str:
         return f"{self.base}blobs/{key}"
+
+    def staging_object(self) -> str:
+        return f"{self.base}.staging/{uuid.uuid4().hex}"
+
+    def delete_quietly(self, obj: str) -> None:
+        """Remove a temporary object; a failure leaves it to the bucket's lifecycle rule."""
+        with contextlib.suppress(botocore.exceptions.BotoCoreError, ClientError):
+            self.client.delete_object(Bucket=self.bucket, Key=obj)
+
+    def read_range(self, obj: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of an object (short spans only: they are held in memory)."""
+        if end <= start:
+            return b""
+        with mapped_errors():
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=obj, Range=f"bytes={start}-{end - 1}"
+            )["Body"]
+            try:
+                data = bytes(body.read())
+            finally:
+                body.close()
+        if len(data) != end - start:
+            raise StorageUnavailable(f"the object store returned a short span of {obj}")
+        return data
+
+    def put_blob(self, info: BlobInfo, body: bytes, pin: dict[str, str]) -> None:
+        """One PutObject carrying the blob's bytes and metadata."""
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self.blob_object(info.key),
+            Body=body,
+            ContentType=info.content_type,
+            Metadata=self.metadata(info),
+            **pin,
+        )
+
+    def copy_blob(self, info: BlobInfo, source: str, pin: dict[str, str]) -> None:
+        """CopyObject of ``source`` (≤ 5 GiB) onto the blob's key, with its metadata."""
+        self.client.copy_object(
+            Bucket=self.bucket,
+            Key=self.blob_object(info.key),
+            CopySource={"Bucket": self.bucket, "Key": source},
+            MetadataDirective="REPLACE",
+            ContentType=info.content_type,
+            Metadata=self.metadata(info),
+            **pin,
+        )
 
     def new_info(self, key: str, commit: Commit) -> BlobInfo:
         return BlobInfo(
@@ -354,7 +421,7 @@ class S3Store(S3Uploads):
             return self.publish(
                 info,
                 condition,
-                lambda pin: self._complete(info, obj, upload_id, parts, pin),
+                lambda pin: self._complete(obj, upload_id, parts, pin),
             )
         except BaseException:
             with contextlib.suppress(botocore.exceptions.BotoCoreError, ClientError):
@@ -363,7 +430,6 @@ class S3Store(S3Uploads):
 
     def _complete(
         self,
-        info: BlobInfo,
         obj: str,
         upload_id: str,
         parts: list[dict[str, Any]],
@@ -375,15 +441,6 @@ class S3Store(S3Uploads):
             UploadId=upload_id,
             MultipartUpload={"Parts": parts},
             **pin,
-        )
-        # The object carries no metadata yet: set it in place (a server-side copy).
-        self.client.copy_object(
-            Bucket=self.bucket,
-            Key=obj,
-            CopySource={"Bucket": self.bucket, "Key": obj},
-            MetadataDirective="REPLACE",
-            ContentType=info.content_type,
-            Metadata=self.metadata(info),
         )
 
     # -- BlobStore ----------------------------------------------------------------
@@ -425,7 +482,7 @@ class S3Store(S3Uploads):
             except NotFound:
                 return None  # deleted since it was listed
 
-        return [info for info in self.pool.map(stat, keys) if info is not None]
+        return [info for info in self.head_pool.map(stat, keys) if info is not None]
 
     def ping(self) -> None:
         try:
@@ -435,3 +492,4 @@ class S3Store(S3Uploads):
 
     def close(self) -> None:
         self.pool.shutdown()
+        self.head_pool.shutdown()

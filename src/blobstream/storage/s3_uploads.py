@@ -10,8 +10,10 @@ for :data:`STALE_LOCK` seconds is taken over). Full parts always have the
 upload's part size, so the offset is ``parts × part size + tail``. A discarded
 append leaves the state untouched: its parts are overwritten by the next one.
 When the last byte arrives the multipart upload is completed into ``data``.
-Completion and concatenation stream ``data`` objects through a blob writer,
-memory bounded by the part size. Bytes of an unfinished upload beyond its tail
+Completion and concatenation copy the ``data`` objects onto the blob's key
+inside the store (:mod:`blobstream.storage.s3_assemble`: CopyObject, or
+UploadPartCopy parts); only partial uploads shorter than 5 MiB pass through
+the node, a part at a time. Bytes of an unfinished upload beyond its tail
 cannot be read back (S3 cannot read parts of an open multipart upload).
 """
 
@@ -28,6 +30,7 @@ import botocore.exceptions
 
 from blobstream.errors import Conflict, Forbidden, Locked, NotFound, PreconditionFailed
 from blobstream.storage.protocol import BlobInfo, Buffer, Commit, UploadState
+from blobstream.storage.s3_assemble import Source, assemble
 
 if TYPE_CHECKING:
     from blobstream.storage.s3 import S3Store
@@ -272,8 +275,23 @@ class S3Uploads:
         return S3Appender(self._s3(), upload_id, offset)
 
     def read_upload(self, upload_id: str, start: int = 0) -> Iterator[bytes]:
-        s = self._s3()
         doc = self.load_upload(upload_id)
+        if doc["state"]["parts"]:
+            return self._read_parts(list(doc["state"]["parts"]), start)
+        return self._read_one(upload_id, doc, start)
+
+    def _read_parts(self, parts: list[str], start: int) -> Iterator[bytes]:
+        """A final upload's bytes: its partial uploads' one after the other."""
+        base = 0
+        for part in parts:
+            doc = self.load_upload(part)
+            size = int(doc["state"]["offset"])
+            if base + size > start:
+                yield from self._read_one(part, doc, max(start - base, 0))
+            base += size
+
+    def _read_one(self, upload_id: str, doc: dict[str, Any], start: int) -> Iterator[bytes]:
+        s = self._s3()
         if doc["done"]:
             obj = self.upload_object(upload_id, "data")
         elif doc["nparts"] == 0 and not doc.get("mpu"):
@@ -319,15 +337,11 @@ class S3Uploads:
                     ):
                         raise Conflict(f"the upload {source!r} is not complete")
                     self.finalize(part)
-            writer = s.begin_write(key)
-            try:
-                for source in sources:
-                    for piece in self.read_upload(source):
-                        writer.write(piece)
-                result = writer.commit(commit)
-            except BaseException:
-                writer.abort()
-                raise
+            spans = []
+            for source in sources:
+                part = doc if source == upload_id else self.load_upload(source)
+                spans.append(Source(self.upload_object(source, "data"), part["state"]["offset"]))
+            result = assemble(s, s.new_info(key, commit), commit.condition, spans)
             state.update(completed_key=key, offset=commit.size)
             self.save_upload(doc)
             if not state["parts"]:
