@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -127,17 +129,43 @@ def _copy(
     progress: Progress | None,
     what: str,
 ) -> int:
+    """Write the body to ``out`` while a second thread hashes it (hashlib frees the GIL)."""
     total = 0
     piece = bucket.piece if bucket is not None else PIECE
-    for data in iter_body(response, what, piece):
-        if bucket is not None:
-            bucket.take(len(data))
-        out.write(data)
-        digest.update(data)
-        total += len(data)
-        if progress is not None:
-            progress(len(data))
+    with BackgroundHasher(digest) as hasher:
+        for data in iter_body(response, what, piece):
+            if bucket is not None:
+                bucket.take(len(data))
+            out.write(data)
+            hasher.update(data)
+            total += len(data)
+            if progress is not None:
+                progress(len(data))
     return total
+
+
+class BackgroundHasher:
+    """Feeds pieces to a hash on another thread; at most ``depth`` pieces wait in between."""
+
+    def __init__(self, digest: hashlib._Hash, depth: int = 4) -> None:
+        self.digest = digest
+        self._queue: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._thread = threading.Thread(target=self._run, name="blobstream-hash", daemon=True)
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            self.digest.update(data)
+
+    def update(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def __enter__(self) -> BackgroundHasher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
 
 
 def _finish_or_restart(
