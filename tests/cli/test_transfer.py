@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -150,3 +151,16 @@ def test_corrupted_prefix_is_detected_on_resume(cli: Cli, tmp_path: Path) -> Non
     again = cli.run("get", key, str(dest), "--resume")
     assert again.returncode == 0, again.stderr  # the bad part is not continued a second time
     assert sha256_file(dest) == sha256_file(src)
+
+
+def test_put_from_a_named_pipe_streams_it(cli: Cli, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    data = os.urandom(3 * MiB)
+    key = unique()
+    proc = cli.start("put", str(fifo), key)
+    with open(fifo, "wb") as w:
+        w.write(data)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (0, b"")
+    assert cli.run("get", key, "-").stdout == data

@@ -89,10 +89,12 @@ def run_put(args: argparse.Namespace, env: dict[str, str]) -> int:
         path = Path(args.src)
         if path.is_dir():
             return usage_error(args, f"{args.src} is a directory: put takes one file")
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(2, "no such file", args.src)
-        size = path.stat().st_size
-        resumable = args.resume or size >= args.tus_threshold
+        if args.resume and not path.is_file():
+            return usage_error(args, "--resume needs a regular file, not a pipe or device")
+        size = path.stat().st_size if path.is_file() else None
+        resumable = args.resume or (size is not None and size >= args.tus_threshold)
         if resumable:
             args.resume_hint = RESUME_HINT
 

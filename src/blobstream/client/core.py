@@ -107,6 +107,8 @@ class Client:
         With ``resume`` a leftover ``.part`` is hashed and continued with
         ``Range`` + ``If-Range``; a changed blob restarts from zero. A digest
         mismatch raises VerificationError and leaves the ``.part`` in place.
+        The ETag a ``.part`` belongs to is kept in ``state``: resuming needs the
+        same ResumeState as the interrupted call (without it, ``get`` starts over).
         """
         from blobstream.client.download import download_to_file, download_to_path
 
@@ -162,7 +164,12 @@ class Client:
                         if_none_match=if_none_match, resume=resume,
                     )  # fmt: skip
             with open(path, "rb") as f:
-                return self._put_seekable(key, f, content_type, bucket, progress, if_none_match)
+                if path.is_file():
+                    return self._put_seekable(key, f, content_type, bucket, progress, if_none_match)
+                # A pipe or device (``<(tar c dir)``, /dev/stdin): stream it, compare after.
+                return self._put_stream(
+                    key, _read_pieces(f), content_type, bucket, progress, if_none_match
+                )
         content_type = content_type or "application/octet-stream"
         if hasattr(source, "read"):
             stream = cast(IO[bytes], source)
