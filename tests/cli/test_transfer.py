@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import requests
@@ -164,3 +165,15 @@ def test_put_from_a_named_pipe_streams_it(cli: Cli, tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (0, b"")
     assert cli.run("get", key, "-").stdout == data
+
+
+def test_limit_rate_paces_put_and_get(cli: Cli, tmp_path: Path) -> None:
+    src = random_file(tmp_path / "paced.bin", 4 * MiB)
+    key = unique()
+    for args in (("put", str(src), key), ("get", key, str(tmp_path / "back.bin"))):
+        started = time.monotonic()
+        done = cli.run(*args, "--limit-rate", "4M")
+        elapsed = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        assert 0.7 < elapsed < 20, (args[0], elapsed)  # 4 MiB at 4 MiB/s, less a 1 MiB burst
+    assert sha256_file(tmp_path / "back.bin") == sha256_file(src)
