@@ -1,19 +1,23 @@
-"""Two ``blobstream serve`` nodes on one PostgreSQL database or one bucket behave as one service."""
+"""Two ``blobstream serve`` nodes on one PostgreSQL database or one bucket behave as one service:
+blobs, concurrent writers, and a tus upload started on one node and finished on the other."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.services import MotoServer, PostgresCluster
 from tests.support import BIN, Server, free_port
+from tests.tus.tusraw import create, head, new_upload, patch
 
 
 def wait_health(server: Server, status: int, timeout: float = 30) -> None:
@@ -132,3 +136,55 @@ def test_a_bad_or_unreachable_store_stops_the_start_with_one_line(url: str, s3_e
     assert done.returncode != 0
     errors = [line for line in done.stderr.splitlines() if line.startswith("blobstream serve: ")]
     assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_tus_upload_started_on_one_node_finishes_on_the_other(
+    two_nodes: tuple[Server, Server],
+) -> None:
+    a, b = two_nodes
+    data = bytes(range(251)) * (50 << 12)  # ~12.3 MiB: two S3 parts and a tail
+    key = "tus/two-nodes.bin"
+    location = new_upload(a.url, len(data), key=key)
+    url_a, url_b = a.url + urlsplit(location).path, b.url + urlsplit(location).path
+    offset = 0
+    for size in (3 << 20, 4 << 20):  # on S3: a tail object, then a full part
+        r = patch(url_a, offset, data[offset : offset + size])
+        assert r.status_code == 204, r.text
+        offset += size
+    assert int(head(url_b).headers["Upload-Offset"]) == offset
+    stale = patch(url_b, 0, data[:10])
+    assert stale.status_code == 409
+    r = patch(url_b, offset, data[offset:])
+    assert r.status_code == 204, r.text
+    assert int(head(url_a).headers["Upload-Offset"]) == len(data)
+    expected = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    for node in (a, b):
+        got = requests.get(f"{node.url}/blobs/{key}", timeout=60)
+        assert got.status_code == 200 and got.content == data
+        assert got.headers["Repr-Digest"] == f"sha-256=:{expected}:"
+        stat = requests.head(f"{node.url}/blobs/{key}", timeout=60)
+        assert stat.headers["ETag"] == got.headers["ETag"]
+
+
+def test_partial_uploads_on_both_nodes_are_concatenated_on_one(
+    two_nodes: tuple[Server, Server],
+) -> None:
+    a, b = two_nodes
+    pieces = [bytes([7]) * ((5 << 20) + 11), bytes(range(256)) * 4096]
+    urls = []
+    for node, piece in zip((a, b), pieces, strict=True):
+        location = new_upload(node.url, len(piece), **{"Upload-Concat": "partial"})
+        assert patch(node.url + urlsplit(location).path, 0, piece).status_code == 204
+        urls.append(urlsplit(location).path)
+    final = create(
+        a.url,
+        None,
+        **{"Upload-Concat": "final;" + " ".join(urls), "Upload-Metadata": "key am9pbmVk"},
+    )
+    assert final.status_code == 201, final.text
+    whole = b"".join(pieces)
+    for node in (a, b):
+        got = requests.get(f"{node.url}/blobs/joined", timeout=60)
+        assert got.status_code == 200 and got.content == whole
+        expected = base64.b64encode(hashlib.sha256(whole).digest()).decode()
+        assert got.headers["Repr-Digest"] == f"sha-256=:{expected}:"
