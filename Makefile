@@ -70,5 +70,10 @@ STRESS_MINUTES ?= 4
 stress: test-deps
 	$(BIN)/python -m stress.run --minutes $(STRESS_MINUTES)
 
+# make bench-backends: blobstream on PostgreSQL and S3 (moto) against psql and boto3, same run
+.PHONY: bench-backends
+bench-backends: test-deps
+	$(BIN)/python -m bench.backends
+
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
