@@ -145,3 +145,23 @@ class ChecksumMismatch(BlobstreamError):
     status = 460
     slug = "checksum-mismatch"
     title = "Checksum mismatch"
+
+
+class QuotaExceeded(BlobstreamError):
+    """A key prefix or a token has used its byte or blob-count quota."""
+
+    status = 507
+    slug = "quota-exceeded"
+    title = "Quota exceeded"
+
+
+class Vetoed(BlobstreamError):
+    """The pre-commit hook refused the write; ``status`` is the hook's own 4xx."""
+
+    status = 403
+    slug = "vetoed"
+    title = "Refused by the pre-commit hook"
+
+    def __init__(self, detail: str | None = None, status: int = 403) -> None:
+        super().__init__(detail)
+        self.status = status if 400 <= status < 500 else 403

@@ -12,6 +12,7 @@ import hmac
 from dataclasses import dataclass
 
 from blobstream.errors import DigestMismatch
+from blobstream.events.hub import current_hooks
 from blobstream.storage.protocol import ALWAYS, BlobInfo, BlobStore, Commit, WriteCondition
 from blobstream.streams import CopyResult, Readable, copy_stream, new_hashers
 
@@ -44,13 +45,23 @@ def store_stream(
     condition: WriteCondition = ALWAYS,
     expected: Expected = Expected(),
 ) -> tuple[BlobInfo, bool]:
-    """Stream ``source`` into a new version of ``key``; return it and whether the key is new."""
+    """Stream ``source`` into a new version of ``key``; return it and whether the key is new.
+
+    The app's hooks (quotas, the pre-commit veto, events) are asked on the way."""
+    hooks = current_hooks()
+    if hooks is not None:
+        source = hooks.before_write(key, source, length)
     hashers = new_hashers(md5=expected.md5 is not None)
     writer = store.begin_write(key)
     try:
         result = copy_stream(source, writer, length=length, limit=limit, hashers=hashers)
         verify(result, expected)
-        return writer.commit(Commit(result.size, result.sha256, content_type, condition))
+        if hooks is not None:
+            hooks.before_commit(key, result.size, result.sha256, content_type)
+        stored = writer.commit(Commit(result.size, result.sha256, content_type, condition))
     except BaseException:
         writer.abort()
         raise
+    if hooks is not None:
+        hooks.committed(stored[0])
+    return stored

@@ -25,7 +25,44 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--threads", type=int, help="threads per worker (env BLOBSTREAM_THREADS; 16)")
     p.add_argument("--max-size", help="largest body accepted, e.g. 100G (env BLOBSTREAM_MAX_SIZE)")
     serving.add_arguments(p)
+    p.add_argument(
+        "--hook-url",
+        action="append",
+        help="POST every event to this URL, repeatable (env BLOBSTREAM_HOOK_URLS, comma-separated)",
+    )
+    p.add_argument(
+        "--pre-commit-url",
+        help="ask this URL before each commit; a non-2xx answer vetoes (env "
+        "BLOBSTREAM_PRE_COMMIT_URL)",
+    )
+    p.add_argument(
+        "--quotas",
+        help="quotas, e.g. 'prefix:photos/=10G/1000,token:T=1G' or @file (env BLOBSTREAM_QUOTAS)",
+    )
     p.set_defaults(handler=run_serve)
+
+
+def hook_config(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    """The event and quota settings, checked here so a bad one stops ``serve`` at once."""
+    from blobstream.events import hook_urls
+    from blobstream.quotas import parse_quotas
+
+    config: dict[str, Any] = {}
+    urls = hook_urls(args.hook_url or env.get("BLOBSTREAM_HOOK_URLS"))
+    if urls:
+        config["BLOBSTREAM_HOOK_URLS"] = urls
+    pre_commit = args.pre_commit_url or env.get("BLOBSTREAM_PRE_COMMIT_URL")
+    if pre_commit:
+        hook_urls(pre_commit)
+        config["BLOBSTREAM_PRE_COMMIT_URL"] = pre_commit
+    quotas = args.quotas or env.get("BLOBSTREAM_QUOTAS")
+    if quotas:
+        parse_quotas(quotas)
+        config["BLOBSTREAM_QUOTAS"] = quotas
+    for name in ("HOOK_POLL",):
+        if env.get(f"BLOBSTREAM_{name}"):
+            config[f"BLOBSTREAM_{name}"] = env[f"BLOBSTREAM_{name}"]
+    return config
 
 
 def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -47,6 +84,7 @@ def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
             max_size=parse_size(str(max_size)) if max_size not in (None, "") else None,
         )
         access, access_note = serving.access_config(args, env, options.host)
+        access.update(hook_config(args, env))
     except ValueError as exc:
         print(f"blobstream serve: {exc}", file=sys.stderr)
         return ExitStatus.USAGE

@@ -9,6 +9,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from blobstream.errors import BadRequest, InvalidHeader, InvalidKey, NotFound
+from blobstream.events.hub import current_hooks
 from blobstream.http.keys import validate_key, validate_prefix
 from blobstream.ingest import store_stream
 from blobstream.server.multipart import store_multipart
@@ -123,7 +124,10 @@ def get_blob(key: str) -> Response:
 def delete_blob(key: str) -> Response:
     key = validate_key(key)
     current = state().store.stat(key)
-    state().store.delete(key, write_condition(request, current))
+    removed = state().store.delete(key, write_condition(request, current))
+    hooks = current_hooks()
+    if hooks is not None:
+        hooks.deleted(removed)
     return Response(status=204)
 
 

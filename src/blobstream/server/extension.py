@@ -9,13 +9,14 @@ Configuration comes from ``app.config`` with the ``BLOBSTREAM_`` prefix:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter
 
-from blobstream import tus, web
+from blobstream import events, tus, web
 from blobstream.auth import hook as auth_hook
 from blobstream.errors import BlobstreamError
 from blobstream.http.problem import PROBLEM_JSON, problem, problem_from_error
@@ -109,6 +110,7 @@ class Blobstream:
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         self.options = options
+        self.listeners = events.Listeners()
         if app is not None:
             self.init_app(app)
 
@@ -131,10 +133,22 @@ class Blobstream:
         tus.install(app, store, app.extensions[EXTENSION_KEY].max_size, config, prefix)
         metrics.install(app)
         auth_hook.install(app, config)
+        events.install(app, store, config, self.listeners)
         app.register_error_handler(BlobstreamError, _log_server_errors)
         app.register_error_handler(HTTPException, http_problem)
         app.register_error_handler(Exception, unexpected_problem)
         app.after_request(_close_if_body_ignored)
+
+    def on(self, event: str, fn: Callable[[events.Event], None]) -> Callable[[events.Event], None]:
+        """Call ``fn(event)`` after each ``event`` ("*": every one); failures are logged."""
+        return self.listeners.on(event, fn)
+
+    def pre_commit(
+        self, fn: Callable[[events.PendingBlob], None]
+    ) -> Callable[[events.PendingBlob], None]:
+        """Call ``fn(pending)`` before each commit; raising ``Vetoed`` refuses the write."""
+        self.listeners.pre_commit.append(fn)
+        return fn
 
     @staticmethod
     def presigned_url(key: str, method: str = "GET", expires_in: int = 3600) -> str:

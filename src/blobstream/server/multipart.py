@@ -15,7 +15,14 @@ from flask import Request
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, File, MultipartDecoder, NeedData
 
-from blobstream.errors import BadRequest, BlobstreamError, IncompleteBody, TooLarge
+from blobstream.errors import (
+    BadRequest,
+    BlobstreamError,
+    IncompleteBody,
+    QuotaExceeded,
+    TooLarge,
+)
+from blobstream.events.hub import current_hooks
 from blobstream.http.keys import validate_key
 from blobstream.server.receive import media_type
 from blobstream.storage.protocol import BlobInfo, BlobStore, BlobWriter, Commit
@@ -31,18 +38,27 @@ class _Part:
         self.content_type = content_type
         self.size = 0
         self.sha256 = hashlib.sha256()
+        self.hooks = current_hooks()
+        self.room = None if self.hooks is None else self.hooks.room(key)
         self.writer: BlobWriter = store.begin_write(key)
 
     def write(self, data: bytes, limit: int | None) -> None:
         self.size += len(data)
         if limit is not None and self.size > limit:
             raise TooLarge(f"the file {self.key!r} exceeds the limit of {limit} bytes")
+        if self.room is not None and self.size > self.room:
+            raise QuotaExceeded(f"the file {self.key!r} passes what is left of the quota")
         self.sha256.update(data)
         self.writer.write(data)
 
     def commit(self) -> tuple[BlobInfo, bool]:
         commit = Commit(self.size, self.sha256.hexdigest(), self.content_type)
-        return self.writer.commit(commit)
+        if self.hooks is not None:
+            self.hooks.before_commit(self.key, commit.size, commit.sha256, self.content_type)
+        stored = self.writer.commit(commit)
+        if self.hooks is not None:
+            self.hooks.committed(stored[0])
+        return stored
 
 
 def store_multipart(

@@ -216,6 +216,11 @@ class LocalStore(LocalUploadsMixin):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Called in each commit's and delete's transaction with (tx, key, old, new):
+        # the event outbox and quota counters change atomically with the key.
+        self.tx_hooks: list[
+            Callable[[sqlite3.Connection, str, BlobInfo | None, BlobInfo | None], None]
+        ] = []
         try:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             for i in range(256):
@@ -323,6 +328,8 @@ class LocalStore(LocalUploadsMixin):
                     tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
                 if also is not None:
                     also(tx)
+                for hook in self.tx_hooks:
+                    hook(tx, key, current[0] if current else None, info)
         except BaseException:
             self._forget_pending(file_id)
             raise
@@ -383,6 +390,8 @@ class LocalStore(LocalUploadsMixin):
             condition.check(current[0])
             tx.execute("DELETE FROM blobs WHERE key = ?", (key.encode(),))
             tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+            for hook in self.tx_hooks:
+                hook(tx, key, current[0], None)
         self._empty_trash(current[1])
         return current[0]
 

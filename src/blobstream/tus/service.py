@@ -27,7 +27,9 @@ from blobstream.errors import (
     Locked,
     NotFound,
     TooLarge,
+    Vetoed,
 )
+from blobstream.events.hub import Hooks
 from blobstream.http.keys import validate_key
 from blobstream.ingest import DEFAULT_CONTENT_TYPE
 from blobstream.server.receive import media_type
@@ -81,6 +83,7 @@ class TusService:
         self.max_size = max_size
         self.expiry = expiry
         self.hashes = hashes or HashCache()
+        self.hooks: Hooks | None = None  # set by the app's event hooks when installed
 
     # -- reading state ----------------------------------------------------------------
 
@@ -92,6 +95,8 @@ class TusService:
             with contextlib.suppress(BlobstreamError):
                 self.store.delete_upload(upload_id)
             self.hashes.forget(upload_id)
+            if self.hooks is not None:
+                self.hooks.upload_event("upload.expired", state)
             raise Gone(f"the upload {upload_id} expired")
         return state
 
@@ -127,6 +132,8 @@ class TusService:
             self.check_length(length)
         upload_id = uuid.uuid4().hex
         metadata = self._named(upload_id, metadata, partial)
+        if self.hooks is not None and not partial:
+            self.hooks.room(metadata["key"], length)
         now = time.time()
         state = UploadState(
             upload_id=upload_id,
@@ -138,6 +145,8 @@ class TusService:
             partial=partial,
         )
         state = self.store.create_upload(state)
+        if self.hooks is not None:
+            self.hooks.upload_event("upload.created", state)
         if length == 0 and not partial:
             self.complete(state)
         return state
@@ -216,6 +225,8 @@ class TusService:
             self.store.update_upload(state)
         if chunk.length != 0 and remaining != 0:
             state.offset = self._write(state, offset, chunk, remaining)
+            if self.hooks is not None:
+                self.hooks.upload_event("upload.progress", state)
         elif chunk.length is None and chunk.source.read(1):
             raise TooLarge("the upload already has all its bytes")
         if state.length == state.offset and not state.partial and state.completed_key is None:
@@ -270,11 +281,23 @@ class TusService:
         content_type = media_type(
             state.metadata.get("filetype") or state.metadata.get("type") or DEFAULT_CONTENT_TYPE
         )
+        if self.hooks is not None:
+            try:
+                self.hooks.before_commit(key, state.length, sha256, content_type)
+            except Vetoed:
+                # The vetoed bytes go: the upload cannot become this blob again.
+                with contextlib.suppress(BlobstreamError):
+                    self.store.delete_upload(state.upload_id)
+                self.hashes.forget(state.upload_id)
+                raise
         info, _created = self.store.complete_upload(
             state.upload_id, key, Commit(state.length, sha256, content_type)
         )
         state.completed_key = key
         self.hashes.forget(state.upload_id)
+        if self.hooks is not None:
+            self.hooks.forget_upload(state.upload_id)
+            self.hooks.committed(info)
         return info
 
     def terminate(self, upload_id: str) -> None:
@@ -288,9 +311,12 @@ class TusService:
         removed = 0
         for upload_id in list(self.store.expired_uploads(time.time() if now is None else now)):
             try:
+                state = self.store.get_upload(upload_id) if self.hooks is not None else None
                 self.store.delete_upload(upload_id)
             except (Locked, NotFound):
                 continue
             self.hashes.forget(upload_id)
+            if self.hooks is not None and state is not None:
+                self.hooks.upload_event("upload.expired", state)
             removed += 1
         return removed
