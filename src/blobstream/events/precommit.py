@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ class PendingBlob:
     def to_json(self) -> dict[str, Any]:
         return {
             "event": "blob.pre-commit",
+            "id": uuid.uuid4().hex,
             "key": self.key,
             "size": self.size,
             "sha256": self.sha256,
