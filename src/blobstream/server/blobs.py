@@ -78,6 +78,10 @@ def _put_body(key: str, condition: WriteCondition) -> tuple[BlobInfo, bool]:
 @bp.put("/blobs/<blobkey:key>")
 def put_blob(key: str) -> Response:
     key = validate_key(key)
+    if "Blobstream-Copy-Source" in request.headers:
+        from blobstream.server.copy import copy_to
+
+        return copy_to(key)
     condition = write_condition(request, _current(key))
     return _stored(*_put_body(key, condition))
 

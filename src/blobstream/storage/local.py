@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from blobstream.errors import NotFound, StorageFull, StorageUnavailable
+from blobstream.errors import NotFound, PreconditionFailed, StorageFull, StorageUnavailable
 from blobstream.storage.local_uploads import LocalUploadsMixin
 from blobstream.storage.protocol import (
     ALWAYS,
@@ -452,3 +452,92 @@ class LocalStore(LocalUploadsMixin):
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+    # -- CopyStore, MoveStore: data files never change once published -------------
+
+    def _copy_source(
+        self, db: sqlite3.Connection, key: str, etag: str | None
+    ) -> tuple[BlobInfo, str]:
+        current = self._current(db, key)
+        if current is None:
+            raise NotFound(f"no blob has the key {key!r}")
+        if etag is not None and current[0].etag != etag:
+            raise PreconditionFailed("the copy source has another version")
+        return current
+
+    def copy_blob(
+        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+    ) -> tuple[BlobInfo, bool]:
+        """A hard link to the source's data file, published as ``dst_key``: no byte is copied.
+
+        The link is journalled as pending like any new file, so a crash leaves no orphan;
+        the source may be replaced meanwhile, its linked version stays whole.
+        """
+        for _ in range(10):
+            try:
+                info, src_file = self._copy_source(self._db(), src_key, source_etag)
+            except sqlite3.Error as exc:
+                raise storage_error(exc) from exc
+            file_id = uuid.uuid4().hex
+            final = self.data_path(file_id)
+            try:
+                self._db().execute(
+                    "INSERT INTO pending (file, pid) VALUES (?, ?)", (file_id, os.getpid())
+                )
+                os.link(self.data_path(src_file), final)
+                fsync_dir(final.parent)
+            except FileNotFoundError:
+                self._forget_pending(file_id)
+                continue  # replaced between the lookup and the link: look again
+            except (OSError, sqlite3.Error) as exc:
+                self._forget_pending(file_id)
+                raise storage_error(exc) from exc
+            new = BlobInfo(dst_key, info.size, file_id, info.sha256, info.content_type, time.time())
+            try:
+                with self._transaction() as tx:
+                    current = self._current(tx, dst_key)
+                    condition.check(current[0] if current else None)
+                    tx.execute(
+                        "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (dst_key.encode(), file_id, new.size, new.etag, new.sha256,
+                         new.content_type, new.last_modified),
+                    )  # fmt: skip
+                    tx.execute("DELETE FROM pending WHERE file = ?", (file_id,))
+                    if current is not None:
+                        tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+                    for hook in self.tx_hooks:
+                        hook(tx, dst_key, current[0] if current else None, new)
+            except BaseException:
+                self._forget_pending(file_id)
+                raise
+            if current is not None:
+                self._empty_trash(current[1])
+            return new, current is None
+        raise StorageUnavailable(f"the blob {src_key!r} is being replaced too often to be copied")
+
+    def move_blob(
+        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+    ) -> tuple[BlobInfo, bool]:
+        """One index transaction points ``dst_key`` at the source's data file and drops
+        ``src_key``: no byte moves, and no reader ever sees both or neither."""
+        with self._transaction() as tx:
+            info, src_file = self._copy_source(tx, src_key, source_etag)
+            current = self._current(tx, dst_key)
+            condition.check(current[0] if current else None)
+            new = BlobInfo(
+                dst_key, info.size, uuid.uuid4().hex, info.sha256, info.content_type, time.time()
+            )
+            tx.execute(
+                "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (dst_key.encode(), src_file, new.size, new.etag, new.sha256,
+                 new.content_type, new.last_modified),
+            )  # fmt: skip
+            tx.execute("DELETE FROM blobs WHERE key = ?", (src_key.encode(),))
+            if current is not None:
+                tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+            for hook in self.tx_hooks:
+                hook(tx, dst_key, current[0] if current else None, new)
+                hook(tx, src_key, info, None)
+        if current is not None:
+            self._empty_trash(current[1])
+        return new, current is None

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 import psycopg_pool
 
-from blobstream.errors import NotFound, StorageUnavailable
+from blobstream.errors import NotFound, PreconditionFailed, StorageUnavailable
 from blobstream.storage.local import upper_bound
 from blobstream.storage.pg_schema import INV_READ, INV_WRITE, mapped_errors, migrate, storage_error
 from blobstream.storage.pg_uploads import PostgresUploads
@@ -323,3 +323,46 @@ class PostgresStore(PostgresUploads):
 
     def close(self) -> None:
         self.pool.close()
+
+    # -- CopyStore, MoveStore: inside the database -----------------------------------
+
+    def _copy_source(self, conn: Conn, key: str, etag: str | None) -> tuple[BlobInfo, int]:
+        """The source's row, locked against a concurrent replace until the commit."""
+        row = conn.execute(
+            f"SELECT {COLUMNS} FROM blobstream_blobs WHERE key = %b FOR SHARE", (key.encode(),)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no blob has the key {key!r}")
+        info = row_info(row)
+        if etag is not None and info.etag != etag:
+            raise PreconditionFailed("the copy source has another version")
+        return info, int(row[1])
+
+    def copy_blob(
+        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+    ) -> tuple[BlobInfo, bool]:
+        """A new large object filled from the source's by ``blobstream_lo_append`` (1 MiB
+        ``loread``/``lowrite`` steps in plpgsql) and swapped in, all in one transaction."""
+        with self.transaction() as conn:
+            info, src_loid = self._copy_source(conn, src_key, source_etag)
+            loid = int(_one(conn, "SELECT lo_create(0)"))
+            fd = int(_one(conn, "SELECT lo_open(%s, %s)", (loid, INV_WRITE)))
+            _one(conn, "SELECT blobstream_lo_append(%s, %s)", (fd, src_loid))
+            conn.execute("SELECT lo_close(%s)", (fd,))
+            commit = Commit(info.size, info.sha256, info.content_type, condition)
+            return commit_version(conn, dst_key, loid, commit)
+
+    def move_blob(
+        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+    ) -> tuple[BlobInfo, bool]:
+        """One transaction hands the source's large object to ``dst_key`` and drops
+        ``src_key``: no byte is copied."""
+        with self.transaction() as conn:
+            conn.execute(
+                "SELECT 1 FROM blobstream_blobs WHERE key = %b FOR UPDATE", (src_key.encode(),)
+            )
+            info, src_loid = self._copy_source(conn, src_key, source_etag)
+            commit = Commit(info.size, info.sha256, info.content_type, condition)
+            result = commit_version(conn, dst_key, src_loid, commit)
+            conn.execute("DELETE FROM blobstream_blobs WHERE key = %b", (src_key.encode(),))
+            return result

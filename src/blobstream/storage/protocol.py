@@ -196,3 +196,24 @@ class UploadAppender(Protocol):
     def close(self) -> int:
         """Make the appended bytes durable, record and return the new offset, unlock."""
         ...
+
+
+@runtime_checkable
+class CopyStore(Protocol):
+    """Copy a blob inside the store: the bytes never pass through the node."""
+
+    def copy_blob(
+        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+    ) -> tuple[BlobInfo, bool]:
+        """Publish the current version of ``src_key`` (which must have ``source_etag``
+        when given) as ``dst_key`` under ``condition``; NotFound/PreconditionFailed."""
+        ...
+
+
+@runtime_checkable
+class MoveStore(Protocol):
+    """Rename a blob atomically: the destination appears as the source disappears."""
+
+    def move_blob(
+        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+    ) -> tuple[BlobInfo, bool]: ...

@@ -340,7 +340,7 @@ class S3Store(S3Uploads):
             **pin,
         )
 
-    def copy_blob(self, info: BlobInfo, source: str, pin: dict[str, str]) -> None:
+    def copy_object_onto(self, info: BlobInfo, source: str, pin: dict[str, str]) -> None:
         """CopyObject of ``source`` (≤ 5 GiB) onto the blob's key, with its metadata."""
         self.client.copy_object(
             Bucket=self.bucket,
@@ -493,3 +493,55 @@ class S3Store(S3Uploads):
     def close(self) -> None:
         self.pool.shutdown()
         self.head_pool.shutdown()
+
+    # -- CopyStore: CopyObject, or UploadPartCopy parts above 5 GiB ----------------
+
+    def copy_blob(
+        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+    ) -> tuple[BlobInfo, bool]:
+        """Copy inside the bucket with the new version's metadata, every request pinned
+        to the source version seen (``CopySourceIfMatch``) and to the destination
+        version the condition was checked against, like any write."""
+        from blobstream.storage.s3_assemble import copy_ranges
+
+        src, s3etag = self.head(src_key)
+        if source_etag is not None and src.etag != source_etag:
+            raise PreconditionFailed("the copy source has another version")
+        info = self.new_info(dst_key, Commit(src.size, src.sha256, src.content_type, condition))
+        obj = self.blob_object(dst_key)
+        source = {"Bucket": self.bucket, "Key": self.blob_object(src_key)}
+        if src.size <= self.max_copy:
+
+            def write(pin: dict[str, str]) -> None:
+                self.client.copy_object(
+                    Bucket=self.bucket,
+                    Key=obj,
+                    CopySource=source,
+                    CopySourceIfMatch=s3etag,
+                    MetadataDirective="REPLACE",
+                    ContentType=info.content_type,
+                    Metadata=self.metadata(info),
+                    **pin,
+                )
+
+            return self.publish(info, condition, write)
+        with mapped_errors():
+            upload_id = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=obj, ContentType=info.content_type,
+                Metadata=self.metadata(info),
+            )["UploadId"]  # fmt: skip
+        parts: list[dict[str, Any]] = []
+        try:
+            with mapped_errors():
+                for number, (start, end) in enumerate(copy_ranges(src.size, self.max_copy), 1):
+                    done = self.client.upload_part_copy(
+                        Bucket=self.bucket, Key=obj, UploadId=upload_id, PartNumber=number,
+                        CopySource=source, CopySourceIfMatch=s3etag,
+                        CopySourceRange=f"bytes={start}-{end - 1}",
+                    )  # fmt: skip
+                    parts.append({"PartNumber": number, "ETag": done["CopyPartResult"]["ETag"]})
+        except BaseException:
+            with contextlib.suppress(botocore.exceptions.BotoCoreError, ClientError):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=obj, UploadId=upload_id)
+            raise
+        return self.publish_multipart(info, condition, obj, upload_id, parts)

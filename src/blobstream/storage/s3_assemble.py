@@ -50,7 +50,7 @@ def assemble(
         return store.publish(info, condition, lambda pin: store.put_blob(info, body, pin))
     if len(sources) == 1 and total <= store.max_copy:
         source = sources[0].obj
-        return store.publish(info, condition, lambda pin: store.copy_blob(info, source, pin))
+        return store.publish(info, condition, lambda pin: store.copy_object_onto(info, source, pin))
     with store.errors():
         upload_id = store.client.create_multipart_upload(
             Bucket=store.bucket,
