@@ -106,6 +106,12 @@ def post_blob(prefix: str = "") -> Response:
 @bp.route("/blobs/<blobkey:key>", methods=["GET", "HEAD"], endpoint="blob")
 def get_blob(key: str) -> Response:
     key = validate_key(key)
+    if request.method == "GET":
+        from blobstream.server.follow import follow_response
+
+        followed = follow_response(key)
+        if followed is not None:
+            return followed
     download = request.args.get("download")
     reader = state().store.open(key)
     info = reader.info
