@@ -106,6 +106,10 @@ def install(app: Flask, store: object, config: dict[str, Any], listeners: Listen
         poll=float(_setting(config, "HOOK_POLL") or 1.0),
     )
     app.extensions[HOOKS_KEY] = hooks
+    from blobstream.events.openapi import describe
+    from blobstream.server.openapi import SPEC
+
+    describe(SPEC)
     app.before_request(_before)
     app.after_request(_after)
     from blobstream.tus.blueprint import EXTENSION_KEY as TUS_KEY
