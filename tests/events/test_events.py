@@ -98,3 +98,43 @@ def test_an_event_committed_before_kill_9_is_delivered_after_restart(tmp_path: P
             )
         assert [(e["event"], e["key"]) for e in events] == [("blob.committed", "kept.txt")]
         assert events[0]["etag"] == r.headers["ETag"]
+
+
+def test_upload_progress_and_expiry_events(tmp_path: Path) -> None:
+    with Receiver(SECRET) as receiver:
+        srv = Server(
+            (tmp_path / "data").as_uri(),
+            tmp_path / "server.log",
+            args=("--hook-url", receiver.url),
+            env={
+                "BLOBSTREAM_SECRET": SECRET.decode(),
+                "BLOBSTREAM_HOOK_POLL": "0.2",
+                "BLOBSTREAM_UPLOAD_EXPIRY": "2",
+                "BLOBSTREAM_UPLOAD_SWEEP_INTERVAL": "0.5",
+            },
+        )
+        with srv:
+            meta = "key " + base64.b64encode(b"slow.bin").decode()
+            tus = {"Tus-Resumable": "1.0.0"}
+            r = requests.post(
+                srv.url + "/uploads",
+                headers={**tus, "Upload-Length": "10", "Upload-Metadata": meta},
+                timeout=10,
+            )
+            upload = requests.compat.urljoin(srv.url, r.headers["Location"])
+            r = requests.patch(
+                upload,
+                data=b"12345",
+                headers={
+                    **tus,
+                    "Upload-Offset": "0",
+                    "Content-Type": "application/offset+octet-stream",
+                },
+                timeout=10,
+            )
+            assert r.status_code == 204
+            events = receiver.wait_for(lambda ev: len(ev) >= 3, timeout=30)
+    assert [e["event"] for e in events] == ["upload.created", "upload.progress", "upload.expired"]
+    assert events[1]["offset"] == 5
+    assert events[1]["size"] == 10
+    assert events[1]["upload_id"] == upload.rsplit("/", 1)[1]

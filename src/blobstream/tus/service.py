@@ -213,6 +213,8 @@ class TusService:
             if length < state.offset:
                 raise InvalidHeader(f"Upload-Length {length} is below the offset {state.offset}")
             self.check_length(length)
+            if self.hooks is not None and not state.partial:
+                self.hooks.room(state.metadata.get("key") or upload_id, length)
             state.length = length
         remaining = self._remaining(state)
         if chunk.length is not None and remaining is not None and chunk.length > remaining:
