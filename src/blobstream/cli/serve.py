@@ -42,7 +42,7 @@ def add_parser(commands: Any) -> None:
     p.set_defaults(handler=run_serve)
 
 
-def hook_config(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+def hook_config(args: argparse.Namespace, env: dict[str, str], storage: str) -> dict[str, Any]:
     """The event and quota settings, checked here so a bad one stops ``serve`` at once."""
     from blobstream.events import hook_urls
     from blobstream.quotas import parse_quotas
@@ -59,6 +59,11 @@ def hook_config(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]
     if quotas:
         parse_quotas(quotas)
         config["BLOBSTREAM_QUOTAS"] = quotas
+    scheme = storage.partition(":")[0].lower()
+    if urls and scheme == "s3":
+        raise ValueError("webhooks need an outbox in the store: use a file: or postgresql: storage")
+    if quotas and scheme != "file":
+        raise ValueError("quotas are counted in the local index: use a file: storage")
     for name in ("HOOK_POLL",):
         if env.get(f"BLOBSTREAM_{name}"):
             config[f"BLOBSTREAM_{name}"] = env[f"BLOBSTREAM_{name}"]
@@ -84,7 +89,7 @@ def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
             max_size=parse_size(str(max_size)) if max_size not in (None, "") else None,
         )
         access, access_note = serving.access_config(args, env, options.host)
-        access.update(hook_config(args, env))
+        access.update(hook_config(args, env, options.storage))
     except ValueError as exc:
         print(f"blobstream serve: {exc}", file=sys.stderr)
         return ExitStatus.USAGE
