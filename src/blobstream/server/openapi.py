@@ -18,6 +18,9 @@ _KEY = {
 }
 
 
+_COPY_CONDITIONS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+
+
 def _header(name: str, description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -127,10 +130,22 @@ SPEC: dict[str, Any] = {
             "parameters": [_KEY],
             "put": {
                 "operationId": "putBlob",
-                "summary": "Store the raw body under key, atomically",
-                "parameters": _WRITE_HEADERS,
+                "summary": "Store the raw body under key, atomically, or copy/move a blob there",
+                "parameters": [
+                    *_WRITE_HEADERS,
+                    _header(
+                        "Blobstream-Copy-Source",
+                        "/blobs/{src} (key percent-encoded): copy that blob inside the store;"
+                        " no body; 404 if it is missing, 400 onto itself",
+                    ),
+                    _header("Blobstream-Copy-Mode", "copy (default) or move (removes the source)"),
+                    *(
+                        _header(f"Blobstream-Copy-Source-{name}", f"{name} on the source (412)")
+                        for name in _COPY_CONDITIONS
+                    ),
+                ],
                 "requestBody": {
-                    "required": True,
+                    "required": False,
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 },
                 "responses": {
@@ -145,6 +160,14 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     *_READ_HEADERS,
                     {"name": "download", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "follow",
+                        "in": "query",
+                        "description": "1 or an upload id: stream an unfinished upload of key"
+                        " as its bytes arrive (also the Blobstream-Follow header)",
+                        "schema": {"type": "string"},
+                    },
+                    _header("Blobstream-Follow", "as the follow query argument"),
                 ],
                 "responses": {
                     "200": {
