@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -94,7 +95,8 @@ def follow_response(key: str) -> Response | None:
     upload = _open_upload(store, key, value)
     if upload is None:
         return None
-    timeout = float(state().config.get("follow_timeout") or DEFAULT_TIMEOUT)
+    configured = state().config.get("follow_timeout") or os.environ.get("BLOBSTREAM_FOLLOW_TIMEOUT")
+    timeout = float(configured or DEFAULT_TIMEOUT)
     content_type = (
         upload.metadata.get("filetype") or upload.metadata.get("type") or "application/octet-stream"
     )
