@@ -131,6 +131,9 @@ class Blobstream:
             app.register_blueprint(blueprint, url_prefix=prefix)
         app.register_blueprint(web.bp, url_prefix=prefix)
         tus.install(app, store, app.extensions[EXTENSION_KEY].max_size, config, prefix)
+        from blobstream.tus import ietf  # IETF resumable uploads, on the tus upload state
+
+        ietf.install(app, prefix)
         metrics.install(app)
         auth_hook.install(app, config)
         events.install(app, store, config, self.listeners)
