@@ -171,8 +171,9 @@ SPEC: dict[str, Any] = {
                 ],
                 "responses": {
                     "200": {
-                        "description": "The blob, with the content type it was stored with",
-                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                        "description": "The blob's bytes, with the content type it was stored"
+                        " with (no schema: they are never parsed)",
+                        "content": {"*/*": {}},
                     },
                     "206": {"description": "Partial content"},
                     "304": {"description": "Not modified"},
