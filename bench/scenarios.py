@@ -436,8 +436,8 @@ def tus(b: Bench) -> None:
 
 # Backends other than the local one (PostgreSQL, S3) join `large` through
 # BENCH_EXTRA_STORAGE="postgresql://…,s3://…": each URL becomes a server "bs-<scheme>".
-# HOOK: their comparison against their own tools (psql lo_import/lo_export, an S3
-# client's multipart upload) belongs in a scenario here, next to `large`.
+# Their comparison against their own tools (psql lo_import/lo_export, boto3's
+# transfers) is `make bench-backends` (bench/backends.py).
 SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "large": large,
     "ranges": ranges,
