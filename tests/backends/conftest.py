@@ -61,15 +61,20 @@ def backend(
 ) -> Iterator[Backend]:
     """One server per backend for these tests, with a limit of 48 MiB."""
     root = tmp_path_factory.mktemp(f"backend-{request.param}")
-    if request.param == "postgresql":
+    on_postgres = request.param == "postgresql"
+    if on_postgres:
         storage = postgres.new_database()
-        extra: dict[str, object] = {"postgres": postgres}
     else:
         storage = moto.url(moto.new_bucket(), "data", part_size="5MiB")
-        extra = {"moto": moto}
     server = Server(storage, root / "server.log", args=("--max-size", "48M"))
     with server:
-        yield Backend(request.param, server, storage, **extra)  # type: ignore[arg-type]
+        yield Backend(
+            request.param,
+            server,
+            storage,
+            postgres=postgres if on_postgres else None,
+            moto=None if on_postgres else moto,
+        )
 
 
 @pytest.fixture(scope="session")
