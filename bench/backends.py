@@ -4,9 +4,10 @@ PostgreSQL: a throwaway cluster with fsync on; the peer is ``psql``'s
 ``\\lo_import`` / ``\\lo_export`` against the same cluster. S3: a moto server on
 loopback; the peer is boto3's ``upload_file`` / ``download_file`` (its default
 TransferConfig: 8 MiB parts, 10 threads) against the same endpoint. moto takes
-bodies far slower than a real store, so S3 uses 512 MiB. Rounds are interleaved (the order rotates each round), medians are
-reported, and the blobstream server's peak RSS is compared with a 16 MiB
-transfer. Run ``make bench-backends`` or ``.venv/bin/python -m bench.backends``.
+bodies far slower than a real store, so S3 uses 512 MiB. Rounds are
+interleaved (the order rotates each round), medians are reported, and the
+blobstream server's peak RSS is compared with a 16 MiB transfer. Run
+``make bench-backends`` or ``.venv/bin/python -m bench.backends``.
 """
 
 from __future__ import annotations
