@@ -104,6 +104,15 @@ class TooLarge(BlobstreamError):
     title = "Content too large"
 
 
+class RequestTimeout(BlobstreamError):
+    """RFC 9110 §15.5.9: the body stalled; nothing was stored."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "Request timeout"
+    headers = {"Connection": "close"}
+
+
 class UnsupportedMediaType(BlobstreamError):
     status = 415
     slug = "unsupported-media-type"

@@ -17,7 +17,7 @@ import socket
 import threading
 from typing import Any
 
-from blobstream.errors import BlobstreamError
+from blobstream.errors import BlobstreamError, RequestTimeout
 
 DEFAULT_MAX_UPLOADS_PER_TOKEN = 8
 DEFAULT_BODY_TIMEOUT = 60.0
@@ -31,15 +31,6 @@ class TooManyUploads(BlobstreamError):
     def __init__(self, detail: str, retry_after: int = 5) -> None:
         super().__init__(detail)
         self.headers = {"Retry-After": str(retry_after)}
-
-
-class RequestTimeout(BlobstreamError):
-    """RFC 9110 §15.5.9: the body stalled; nothing was stored."""
-
-    status = 408
-    slug = "request-timeout"
-    title = "Request timeout"
-    headers = {"Connection": "close"}
 
 
 class UploadSlots:
@@ -79,6 +70,15 @@ class TimedInput:
         self._stream = stream
         self._sock = sock
         self._timeout = timeout
+
+    @property
+    def wrapped(self) -> Any:
+        """The server's own input, for readers that apply ``timeout`` themselves."""
+        return self._stream
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
 
     def _call(self, method: str, *args: Any) -> Any:
         previous = self._sock.gettimeout()

@@ -21,6 +21,7 @@ from blobstream.server.receive import (
 )
 from blobstream.server.responses import send_stream
 from blobstream.server.state import state
+from blobstream.server.wsgi_input import body_stream
 from blobstream.storage.protocol import BlobInfo, WriteCondition
 
 MAX_LIST_LIMIT = 10000
@@ -66,7 +67,7 @@ def _put_body(key: str, condition: WriteCondition) -> tuple[BlobInfo, bool]:
     return store_stream(
         s.store,
         key,
-        request.stream,
+        body_stream(request),
         length=length,
         limit=s.max_size,
         content_type=content_type,

@@ -25,6 +25,7 @@ from blobstream.errors import (
 from blobstream.events.hub import current_hooks
 from blobstream.http.keys import validate_key
 from blobstream.server.receive import media_type
+from blobstream.server.wsgi_input import body_stream
 from blobstream.storage.protocol import BlobInfo, BlobStore, BlobWriter, Commit
 from blobstream.streams import CHUNK_SIZE
 
@@ -76,7 +77,7 @@ def store_multipart(
     )
     stored: list[tuple[BlobInfo, bool]] = []
     part: _Part | None = None
-    stream = req.stream
+    stream = body_stream(req)
     try:
         done = False
         while not done:

@@ -15,6 +15,7 @@ from blobstream.errors import InvalidHeader, PreconditionFailed, TooLarge
 from blobstream.http.conditionals import ConditionalHeaders, Outcome, Validators, evaluate
 from blobstream.http.digests import expected_digests
 from blobstream.ingest import DEFAULT_CONTENT_TYPE, Expected, verify
+from blobstream.server.wsgi_input import body_stream
 from blobstream.storage.protocol import BlobInfo, WriteCondition
 from blobstream.streams import CopyResult, Writable, copy_stream, new_hashers
 
@@ -101,6 +102,6 @@ def receive_request(
     length = declared_length(req, limit)
     expected = expected_of(req)
     hashers = new_hashers(md5=expected.md5 is not None)
-    result = copy_stream(req.stream, sink, length=length, limit=limit, hashers=hashers)
+    result = copy_stream(body_stream(req), sink, length=length, limit=limit, hashers=hashers)
     verify(result, expected)
     return result

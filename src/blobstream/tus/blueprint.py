@@ -14,6 +14,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from blobstream.errors import BlobstreamError, InvalidHeader, UnsupportedMediaType
 from blobstream.http.dates import format_http_date
 from blobstream.server.receive import declared_length
+from blobstream.server.wsgi_input import body_stream
 from blobstream.storage.protocol import UploadState
 from blobstream.tus import headers as h
 from blobstream.tus.cors import cors_headers
@@ -88,7 +89,7 @@ def _chunk(required: bool) -> Chunk | None:
     if request.mimetype != h.OFFSET_CONTENT_TYPE:
         raise UnsupportedMediaType(f"a tus chunk must be sent as {h.OFFSET_CONTENT_TYPE}")
     checksum = h.parse_checksum_header(request.headers.get("Upload-Checksum"))
-    return Chunk(request.stream, length, checksum)
+    return Chunk(body_stream(request), length, checksum)
 
 
 @bp.route("/uploads", methods=["POST", "OPTIONS"], strict_slashes=False)

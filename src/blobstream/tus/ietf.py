@@ -23,6 +23,7 @@ from werkzeug.exceptions import MethodNotAllowed
 from blobstream.errors import BlobstreamError, InvalidHeader, NotFound, UnsupportedMediaType
 from blobstream.http.keys import validate_key
 from blobstream.server.receive import declared_length
+from blobstream.server.wsgi_input import body_stream
 from blobstream.storage.protocol import UploadState
 from blobstream.tus import headers as h
 from blobstream.tus import ietf_headers as ih
@@ -101,7 +102,9 @@ def _append(state: UploadState, offset: int, done: bool) -> UploadState:
                 f"Upload-Complete: ?1 with {body} bytes at {offset} does not reach "
                 f"the upload's length {state.length}"
             )
-    state = service().append(state.upload_id, offset, Chunk(request.stream, body), length=length)
+    state = service().append(
+        state.upload_id, offset, Chunk(body_stream(request), body), length=length
+    )
     return _finish(state) if done else state
 
 
