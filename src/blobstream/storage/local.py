@@ -316,20 +316,9 @@ class LocalStore(LocalUploadsMixin):
             raise storage_error(exc) from exc
         try:
             with self._transaction() as tx:
-                current = self._current(tx, key)
-                commit.condition.check(current[0] if current else None)
-                tx.execute(
-                    "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key.encode(), file_id, info.size, info.etag, info.sha256,
-                     info.content_type, info.last_modified),
-                )  # fmt: skip
-                tx.execute("DELETE FROM pending WHERE file = ?", (file_id,))
-                if current is not None:
-                    tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+                current = self._swap(tx, info, commit.condition)
                 if also is not None:
                     also(tx)
-                for hook in self.tx_hooks:
-                    hook(tx, key, current[0] if current else None, info)
         except BaseException:
             self._forget_pending(file_id)
             raise
@@ -339,6 +328,25 @@ class LocalStore(LocalUploadsMixin):
         if current is not None:
             self._empty_trash(current[1])
         return info, current is None
+
+    def _swap(
+        self, tx: sqlite3.Connection, info: BlobInfo, condition: WriteCondition
+    ) -> tuple[BlobInfo, str] | None:
+        """Inside a transaction: check ``condition``, point the key at the journalled
+        file ``info.etag``, trash the old file, run the hooks; return what was there."""
+        current = self._current(tx, info.key)
+        condition.check(current[0] if current else None)
+        tx.execute(
+            "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (info.key.encode(), info.etag, info.size, info.etag, info.sha256,
+             info.content_type, info.last_modified),
+        )  # fmt: skip
+        tx.execute("DELETE FROM pending WHERE file = ?", (info.etag,))
+        if current is not None:
+            tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
+        for hook in self.tx_hooks:
+            hook(tx, info.key, current[0] if current else None, info)
+        return current
 
     def _forget_pending(self, file_id: str) -> None:
         """Undo a publish that did not commit: the renamed file and its journal row."""
@@ -495,18 +503,7 @@ class LocalStore(LocalUploadsMixin):
             new = BlobInfo(dst_key, info.size, file_id, info.sha256, info.content_type, time.time())
             try:
                 with self._transaction() as tx:
-                    current = self._current(tx, dst_key)
-                    condition.check(current[0] if current else None)
-                    tx.execute(
-                        "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (dst_key.encode(), file_id, new.size, new.etag, new.sha256,
-                         new.content_type, new.last_modified),
-                    )  # fmt: skip
-                    tx.execute("DELETE FROM pending WHERE file = ?", (file_id,))
-                    if current is not None:
-                        tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
-                    for hook in self.tx_hooks:
-                        hook(tx, dst_key, current[0] if current else None, new)
+                    current = self._swap(tx, new, condition)
             except BaseException:
                 self._forget_pending(file_id)
                 raise
