@@ -83,12 +83,30 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
+                healthy = requests.get(self.url + "/healthz", timeout=1).status_code == 200
             except requests.RequestException:
-                pass
+                healthy = False
+            # Ready means every worker has booted: tests that count workers, or kill
+            # and watch them, must not race gunicorn starting the last one.
+            if healthy and len(self.worker_pids()) >= self.expected_workers():
+                return
             time.sleep(0.1)
         raise TimeoutError(f"server not ready:\n{self.log()}")
+
+    def expected_workers(self) -> int:
+        args = list(self.args)
+        if "--workers" in args:
+            return int(args[args.index("--workers") + 1])
+        return int(self.env.get("BLOBSTREAM_WORKERS", "2"))
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn master's children (its workers)."""
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
