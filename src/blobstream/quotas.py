@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from blobstream.errors import QuotaExceeded, TooLarge
 from blobstream.storage.protocol import BlobInfo
@@ -119,18 +119,13 @@ class Quotas:
             self._recount(tx)
 
     def _recount(self, tx: sqlite3.Connection) -> None:
-        from blobstream.storage.local import upper_bound
+        from blobstream.storage.keyrange import key_range
 
         tx.execute("DELETE FROM quota_owner WHERE key NOT IN (SELECT key FROM blobs)")
         for rule in self.rules:
             if rule.prefix is not None:
-                low = rule.prefix.encode()
-                high = upper_bound(low)
-                query = "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM blobs WHERE key >= ?"
-                args: list[Any] = [low]
-                if high is not None:
-                    query += " AND key < ?"
-                    args.append(high)
+                where, args = key_range(rule.prefix)
+                query = f"SELECT COALESCE(SUM(size), 0), COUNT(*) FROM blobs WHERE {where}"
             else:
                 query = "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM quota_owner WHERE scope = ?"
                 args = [rule.scope]

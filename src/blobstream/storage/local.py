@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from blobstream.errors import NotFound, PreconditionFailed, StorageFull, StorageUnavailable
+from blobstream.storage.keyrange import key_range
 from blobstream.storage.local_uploads import LocalUploadsMixin
 from blobstream.storage.protocol import (
     ALWAYS,
@@ -59,14 +60,6 @@ def storage_error(exc: BaseException) -> BaseException:
     if isinstance(exc, OSError | sqlite3.Error):
         return StorageUnavailable(f"the storage failed: {exc.__class__.__name__}")
     return exc
-
-
-def upper_bound(prefix: bytes) -> bytes | None:
-    """The smallest byte string greater than every string starting with ``prefix``."""
-    stripped = prefix.rstrip(b"\xff")
-    if not stripped:
-        return None
-    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 def pid_alive(pid: int, since: float | None = None) -> bool:
@@ -404,17 +397,8 @@ class LocalStore(LocalUploadsMixin):
         return current[0]
 
     def list(self, prefix: str = "", after: str = "", limit: int = 1000) -> list[BlobInfo]:
-        low = prefix.encode()
-        query = f"SELECT {COLUMNS} FROM blobs WHERE key >= ?"
-        args: list[object] = [low]
-        if after:
-            query += " AND key > ?"
-            args.append(after.encode())
-        high = upper_bound(low)
-        if high is not None:
-            query += " AND key < ?"
-            args.append(high)
-        query += " ORDER BY key LIMIT ?"
+        where, args = key_range(prefix, after)
+        query = f"SELECT {COLUMNS} FROM blobs WHERE {where} ORDER BY key LIMIT ?"
         args.append(limit)
         try:
             return [_row_info(row) for row in self._db().execute(query, args)]

@@ -29,7 +29,7 @@ import psycopg
 import psycopg_pool
 
 from blobstream.errors import NotFound, PreconditionFailed, StorageUnavailable
-from blobstream.storage.local import upper_bound
+from blobstream.storage.keyrange import key_range
 from blobstream.storage.pg_schema import INV_READ, INV_WRITE, mapped_errors, migrate, storage_error
 from blobstream.storage.pg_uploads import PostgresUploads
 from blobstream.storage.protocol import ALWAYS, BlobInfo, Buffer, Commit, WriteCondition
@@ -299,17 +299,8 @@ class PostgresStore(PostgresUploads):
         return info
 
     def list(self, prefix: str = "", after: str = "", limit: int = 1000) -> list[BlobInfo]:
-        low = prefix.encode()
-        query = f"SELECT {COLUMNS} FROM blobstream_blobs WHERE key >= %b"
-        args: list[object] = [low]
-        if after:
-            query += " AND key > %b"
-            args.append(after.encode())
-        high = upper_bound(low)
-        if high is not None:
-            query += " AND key < %b"
-            args.append(high)
-        query += " ORDER BY key LIMIT %s"
+        where, args = key_range(prefix, after, "%b")
+        query = f"SELECT {COLUMNS} FROM blobstream_blobs WHERE {where} ORDER BY key LIMIT %s"
         args.append(limit)
         with self.transaction() as conn:
             return [row_info(row) for row in conn.execute(query.encode(), args)]
