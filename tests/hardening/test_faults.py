@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -123,3 +124,27 @@ def test_slow_reader_does_not_grow_server_memory(fresh_server: Server, ranges: s
     assert peak - baseline < 24 << 20, f"server RSS grew {(peak - baseline) >> 20} MiB"
     print(f"slow reader {ranges or 'whole'}: RSS {baseline >> 20} -> {peak >> 20} MiB")
     assert requests.get(f"{fresh_server.url}/healthz", timeout=TIMEOUT).status_code == 200
+
+
+def test_a_worker_started_while_storage_is_gone_waits_for_it(tmp_path: Path) -> None:
+    """A worker that boots while the data directory is missing (unmounted, renamed)
+    answers 503 and never makes an empty store in its place; it opens the real one
+    when it is back."""
+    root = tmp_path / "data"
+    with Server(root.as_uri(), tmp_path / "server.log") as srv:
+        assert put(srv, "kept", b"kept").status_code == 201
+        root.rename(tmp_path / "away")
+        try:
+            for pid in workers(srv):
+                os.kill(pid, signal.SIGKILL)  # gunicorn boots new workers now
+            deadline = time.monotonic() + 30
+            while len(workers(srv)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            health = requests.get(f"{srv.url}/healthz", timeout=TIMEOUT)
+            assert health.status_code == 503
+            assert_unavailable(put(srv, "new", b"n"))
+            assert not root.exists(), "a worker made a new, empty store in place of the real one"
+        finally:
+            (tmp_path / "away").rename(root)
+        assert requests.get(f"{srv.url}/healthz", timeout=TIMEOUT).status_code == 200
+        assert get(srv, "kept").content == b"kept"

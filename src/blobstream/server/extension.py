@@ -119,7 +119,10 @@ class Blobstream:
         for name, value in app.config.items():
             if name.startswith("BLOBSTREAM_"):
                 config.setdefault(name.removeprefix("BLOBSTREAM_").lower(), value)
-        store = config.get("store") or open_store(config.get("storage") or DEFAULT_STORAGE)
+        store = config.get("store") or open_store(
+            config.get("storage") or DEFAULT_STORAGE,
+            create=bool(config.get("create_storage", True)),
+        )
         max_size = config.get("max_size")
         app.extensions[EXTENSION_KEY] = State(
             store=store, max_size=int(max_size) if max_size else None, config=config

@@ -147,6 +147,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         config = {
             "BLOBSTREAM_STORAGE": self.options.storage,
             "BLOBSTREAM_MAX_SIZE": self.options.max_size,
+            # serve() made the storage; a worker that finds it gone waits for it
+            # (503) instead of making an empty one in its place.
+            "BLOBSTREAM_CREATE_STORAGE": False,
             **self.options.extra_config,
         }
         return CloseWhenAsked(create_app(config))

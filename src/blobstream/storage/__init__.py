@@ -51,13 +51,13 @@ def local_path(url: str) -> str:
     return path
 
 
-def open_store(url: str) -> BlobStore:
+def open_store(url: str, *, create: bool = True) -> BlobStore:
     """Open the backend a storage URL names; a bad URL raises :class:`InvalidStorageURL`."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "file":
         from blobstream.storage.local import LocalStore
 
-        return LocalStore(local_path(url), url=url)
+        return LocalStore(local_path(url), url=url, create=create)
     if scheme in ("postgres", "postgresql"):
         from blobstream.storage.postgres import PostgresStore
 

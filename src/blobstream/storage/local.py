@@ -201,7 +201,15 @@ class LocalWriter:
 class LocalStore(LocalUploadsMixin):
     """``file:///path``: blobs as files, an SQLite index of keys (module docstring)."""
 
-    def __init__(self, root: str | os.PathLike[str], url: str | None = None) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], url: str | None = None, *, create: bool = True
+    ) -> None:
+        """Open the store at ``root``; with ``create`` make the directory if it is missing.
+
+        Without ``create`` (gunicorn workers: the server made it at start) a missing
+        directory is an unavailable store, opened once it is back, never a new empty
+        one made in its place (an unmounted disk, a renamed directory).
+        """
         self.root = Path(root).resolve()
         self.url = url or self.root.as_uri()
         self.tmp_dir = self.root / "tmp"
@@ -214,21 +222,40 @@ class LocalStore(LocalUploadsMixin):
         self.tx_hooks: list[
             Callable[[sqlite3.Connection, str, BlobInfo | None, BlobInfo | None], None]
         ] = []
-        try:
-            self.tmp_dir.mkdir(parents=True, exist_ok=True)
-            for i in range(256):
-                (self.data_dir / f"{i:02x}").mkdir(parents=True, exist_ok=True)
-            refuse_symlinks(
-                self.tmp_dir, self.data_dir, *(self.data_dir / f"{i:02x}" for i in range(256))
-            )
-            self._db().executescript(SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageUnavailable(f"cannot open the storage at {self.root}: {exc}") from exc
-        self.recover()
+        self._ready = False
+        self._init_lock = threading.Lock()
+        if create or self.root.is_dir():
+            self._open()
+
+    def _open(self) -> None:
+        """Make the layout and the schema, and remove what a crash left; once."""
+        with self._init_lock:
+            if self._ready:
+                return
+            self._ready = True  # the index connection below must not come back here
+            try:
+                self.tmp_dir.mkdir(parents=True, exist_ok=True)
+                for i in range(256):
+                    (self.data_dir / f"{i:02x}").mkdir(parents=True, exist_ok=True)
+                refuse_symlinks(
+                    self.tmp_dir, self.data_dir, *(self.data_dir / f"{i:02x}" for i in range(256))
+                )
+                self._db().executescript(SCHEMA)
+                self.recover()
+            except (OSError, sqlite3.Error) as exc:
+                self._ready = False
+                raise StorageUnavailable(f"cannot open the storage at {self.root}: {exc}") from exc
+            except BaseException:
+                self._ready = False
+                raise
 
     # -- index connections: one per thread, WAL, generous busy timeout ---------
 
     def _db(self) -> sqlite3.Connection:
+        if not self._ready:
+            if not self.root.is_dir():
+                raise StorageUnavailable("the storage directory is missing")
+            self._open()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
