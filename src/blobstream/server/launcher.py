@@ -8,11 +8,11 @@ timeout is a heartbeat of the worker, not a limit on a request.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import json
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -102,9 +102,14 @@ MMAP_THRESHOLD = 256 << 10
 
 
 def _post_fork(server: Any, worker: Any) -> None:
+    # Until the worker installs its own handlers it has the master's, which only
+    # queue a signal for the master's loop: a SIGTERM then would be lost and the
+    # shutdown would wait the whole graceful timeout. A worker that has not
+    # booted serves nothing, so the default action (exit) is right.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, signal.SIG_DFL)
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     except (OSError, AttributeError):
         pass  # not glibc: its allocator has its own policy
 
