@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,16 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
     srv = Server((tmp_path / "data").as_uri(), tmp_path / "server.log")
     with srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def tus_js() -> Path:
+    """tests/js with tus-js-client installed from its lock file (as ``make tests-js`` does)."""
+    js_dir = Path(__file__).resolve().parent / "js"
+    if not (js_dir / "node_modules" / "tus-js-client").is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(js_dir)],
+            check=True,
+            capture_output=True,
+        )
+    return js_dir

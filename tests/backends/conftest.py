@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from tests.services import MotoServer, PostgresCluster
 from tests.support import Server
-from tests.tus.conftest import JS_DIR, MIB, Payload, _scratch
+from tests.tus.conftest import MIB, Payload, _scratch
 
 LIMIT = 48 * MIB
 
@@ -92,15 +91,3 @@ def payload40() -> Iterator[Payload]:
         yield Payload(path, size, digest.hexdigest())
     finally:
         path.unlink(missing_ok=True)
-
-
-@pytest.fixture(scope="session")
-def tus_js_client() -> Path:
-    """tests/js with tus-js-client installed from its lock file (as ``make tests-js`` does)."""
-    if not (JS_DIR / "node_modules" / "tus-js-client").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(JS_DIR)],
-            check=True,
-            capture_output=True,
-        )
-    return JS_DIR

@@ -56,11 +56,11 @@ def test_tuspy_in_1_mib_chunks_interrupted_and_resumed(
 
 
 def test_tus_js_client_parallel_uploads(
-    backend: Backend, payload40: Payload, tus_js_client: Path, tmp_path: Path
+    backend: Backend, payload40: Payload, tus_js: Path, tmp_path: Path
 ) -> None:
     key = f"js-parallel/{uuid.uuid4().hex}"
     endpoint = backend.server.url + "/uploads"
-    events = run_node(tus_js_client, endpoint, payload40, key, 3, tmp_path / "urls.json")
+    events = run_node(tus_js, endpoint, payload40, key, 3, tmp_path / "urls.json")
     assert events[-1]["event"] == "success"
     check_blob(backend.server, key, payload40)
     assert backend.leftovers() == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-JS_DIR = Path(__file__).resolve().parent.parent / "js"
 MIB = 1 << 20
 
 
@@ -45,15 +43,3 @@ def payload() -> Iterator[Payload]:
         yield Payload(path, size, digest.hexdigest())
     finally:
         path.unlink(missing_ok=True)
-
-
-@pytest.fixture(scope="session")
-def tus_js() -> Path:
-    """tests/js with tus-js-client installed from its lock file (as ``make tests-js`` does)."""
-    if not (JS_DIR / "node_modules" / "tus-js-client").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(JS_DIR)],
-            check=True,
-            capture_output=True,
-        )
-    return JS_DIR
