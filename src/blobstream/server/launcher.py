@@ -168,9 +168,13 @@ def serve(options: ServeOptions) -> None:
 
     open_store(options.storage).close()
     util.write_error = write_problem  # workers are forked from here and inherit it
+    master = os.getpid()
     metrics_dir = tempfile.mkdtemp(prefix="blobstream-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         _Gunicorn(options).run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # A worker that fails to boot unwinds this same stack in its own process:
+        # only the master may remove what every worker writes to.
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

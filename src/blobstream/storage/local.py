@@ -224,8 +224,11 @@ class LocalStore(LocalUploadsMixin):
         ] = []
         self._ready = False
         self._init_lock = threading.Lock()
-        if create or self.root.is_dir():
+        if create:
             self._open()
+        elif self.root.is_dir():
+            with contextlib.suppress(StorageUnavailable):
+                self._open()  # gone again meanwhile: opened on first use once it is back
 
     def _open(self) -> None:
         """Make the layout and the schema, and remove what a crash left; once."""
