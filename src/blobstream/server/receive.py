@@ -14,7 +14,7 @@ from flask import Request, request
 from blobstream.errors import InvalidHeader, PreconditionFailed, TooLarge
 from blobstream.http.conditionals import ConditionalHeaders, Outcome, Validators, evaluate
 from blobstream.http.digests import expected_digests
-from blobstream.ingest import DEFAULT_CONTENT_TYPE, Expected, verify
+from blobstream.ingest import DEFAULT_CONTENT_TYPE, Expected, verify, verify_trailers, wants_md5
 from blobstream.server.wsgi_input import body_stream
 from blobstream.storage.protocol import BlobInfo, WriteCondition
 from blobstream.streams import CopyResult, Writable, copy_stream, new_hashers
@@ -95,13 +95,16 @@ def receive_request(
     """Copy the request body into ``sink`` in ~1 MiB pieces and return size and hashes.
 
     Checks ``Content-Length`` against ``limit`` before reading, the length while
-    reading, and ``Content-MD5``/``Content-Digest`` after; raises the named errors
+    reading, and ``Content-MD5``/``Content-Digest`` after (from the header section
+    or a chunked body's trailer section); raises the named errors
     of :mod:`blobstream.errors`, which the extension answers as problem+json.
     """
     req = req or request
     length = declared_length(req, limit)
     expected = expected_of(req)
-    hashers = new_hashers(md5=expected.md5 is not None)
-    result = copy_stream(body_stream(req), sink, length=length, limit=limit, hashers=hashers)
+    body = body_stream(req)
+    hashers = new_hashers(md5=expected.md5 is not None or wants_md5(body))
+    result = copy_stream(body, sink, length=length, limit=limit, hashers=hashers)
     verify(result, expected)
+    verify_trailers(result, body)
     return result
