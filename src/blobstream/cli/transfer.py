@@ -1,12 +1,12 @@
 """``blobstream put`` and ``blobstream get``: verified, resumable, paced transfers.
 
-``put`` of a file under ``--tus-threshold`` (64M) is one PUT with
-``Content-Digest`` (the server checks it before committing); a larger file, or
-any file with ``--resume``, goes through tus in chunks and can be resumed.
-``put -`` (stdin) is sent chunked and the SHA-256 the server computed is
-compared with the one of the bytes read: a mismatch exits VERIFICATION (the
-stored blob is left for inspection, nothing is deleted). ``get`` writes
-``DEST.part`` and renames it only once its SHA-256 matches ``Repr-Digest``.
+``put`` of a file or of stdin is one chunked PUT, hashed while it is read,
+with ``Content-Digest`` in the trailer section: the server checks it before
+committing (a mismatch stores nothing and exits VERIFICATION), and the SHA-256
+it answers is compared with the one sent. With ``--resume`` (or for files of
+at least ``--tus-threshold``) the file goes through tus in chunks and can be
+resumed. ``get`` writes ``DEST.part`` and renames it only once its SHA-256
+matches ``Repr-Digest``.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def add_parsers(commands: Any) -> None:
     put.add_argument("--content-type", help="stored media type (default: guessed from SRC)")
     put.add_argument("--no-clobber", action="store_true", help="fail (exit 7) if KEY exists")
     put.add_argument(
-        "--tus-threshold", type=_size, default="64M", metavar="SIZE",
-        help="files at least this large go through resumable tus uploads (64M)",
+        "--tus-threshold", type=_size, default=None, metavar="SIZE",
+        help="files at least this large go through resumable tus uploads (default: --resume only)",
     )  # fmt: skip
     put.add_argument(
         "--chunk-size", type=_size, default="16M", metavar="SIZE",
@@ -94,7 +94,8 @@ def run_put(args: argparse.Namespace, env: dict[str, str]) -> int:
         if args.resume and not path.is_file():
             return usage_error(args, "--resume needs a regular file, not a pipe or device")
         size = path.stat().st_size if path.is_file() else None
-        resumable = args.resume or (size is not None and size >= args.tus_threshold)
+        threshold = args.tus_threshold
+        resumable = args.resume or (None not in (size, threshold) and size >= threshold)
         if resumable:
             args.resume_hint = RESUME_HINT
 

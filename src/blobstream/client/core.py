@@ -24,13 +24,14 @@ from blobstream.client.models import BlobStat, b64
 from blobstream.client.ratelimit import TokenBucket
 from blobstream.client.remote import RemoteBlobIO
 from blobstream.client.state import ResumeState
+from blobstream.client.trailer import Fill, NoTrailers, fill_from, put_with_trailer
 from blobstream.client.transport import DEFAULT_URL, PIECE, SizedBody, Transport
 from blobstream.client.tus import DEFAULT_CHUNK, TusClient, hash_range, read_range
 
 Progress = Callable[[int], None]
 Source = str | os.PathLike[str] | IO[bytes] | Iterable[bytes]
-RESUMABLE_THRESHOLD = 64 << 20
-"""Files at least this large go through tus; smaller ones by one verified PUT."""
+RESUMABLE_THRESHOLD: int | None = None
+"""Files at least this large go through tus by default; None: only when asked (``resume``)."""
 
 
 class Client:
@@ -134,7 +135,7 @@ class Client:
         content_type: str | None = None,
         limit_rate: int | None = None,
         progress: Progress | None = None,
-        resumable_threshold: int = RESUMABLE_THRESHOLD,
+        resumable_threshold: int | None = RESUMABLE_THRESHOLD,
         chunk_size: int = DEFAULT_CHUNK,
         if_none_match: bool = False,
         state: ResumeState | None = None,
@@ -142,17 +143,19 @@ class Client:
     ) -> BlobStat:
         """Store ``source`` (a path, a binary file or an iterable of bytes) under ``key``.
 
-        A path of at least ``resumable_threshold`` bytes goes through tus; a
-        smaller path or seekable file is hashed, then sent by one PUT with
-        ``Content-Digest`` that the server checks before committing; a stream
-        is sent chunked and the SHA-256 the server computed is compared after.
-        With ``state`` and ``resume``, a tus upload remembered there continues.
+        Everything is sent by one chunked PUT, hashed while it is read, with
+        ``Content-Digest`` in the trailer section: the server checks it before
+        committing, and the SHA-256 it answers is compared with the one sent.
+        With ``resume``, or for a path of at least ``resumable_threshold``
+        bytes, the file goes through tus instead (a tus upload remembered in
+        ``state`` continues).
         """
         bucket = TokenBucket(limit_rate) if limit_rate else None
         if isinstance(source, str | os.PathLike):
             path = Path(source)
             content_type = content_type or _guess_type(path.name)
-            if path.is_file() and path.stat().st_size >= resumable_threshold:
+            big = resumable_threshold is not None and path.stat().st_size >= resumable_threshold
+            if (resume or big) and path.is_file():
                 try:
                     self.tus.server()
                 except NotFoundError:
@@ -166,10 +169,8 @@ class Client:
             with open(path, "rb") as f:
                 if path.is_file():
                     return self._put_seekable(key, f, content_type, bucket, progress, if_none_match)
-                # A pipe or device (``<(tar c dir)``, /dev/stdin): stream it, compare after.
-                return self._put_stream(
-                    key, _read_pieces(f), content_type, bucket, progress, if_none_match
-                )
+                # A pipe or device (``<(tar c dir)``, /dev/stdin): one read, one hash.
+                return self._put_stream(key, f, content_type, bucket, progress, if_none_match)
         content_type = content_type or "application/octet-stream"
         if hasattr(source, "read"):
             stream = cast(IO[bytes], source)
@@ -177,7 +178,7 @@ class Client:
                 return self._put_seekable(
                     key, stream, content_type, bucket, progress, if_none_match
                 )
-            pieces: Iterable[bytes] = _read_pieces(stream)
+            pieces: Iterable[bytes] | IO[bytes] = stream
         else:
             pieces = source
         return self._put_stream(key, pieces, content_type, bucket, progress, if_none_match)
@@ -191,16 +192,17 @@ class Client:
         progress: Progress | None,
         if_none_match: bool,
     ) -> BlobStat:
+        """One PUT with the digest in a trailer; hashed first only when trailers cannot go."""
+        headers = _put_headers(content_type, if_none_match)
+        try:
+            return self._put_trailer(key, headers, fill_from(f), bucket, progress)
+        except NoTrailers:
+            pass
         start = f.tell()
         size = f.seek(0, io.SEEK_END) - start
         digest = hashlib.sha256()
         hash_range(f, start, size, digest)
-        headers = {
-            "Content-Type": content_type,
-            "Content-Digest": f"sha-256=:{b64(digest.digest())}:",
-        }
-        if if_none_match:
-            headers["If-None-Match"] = "*"
+        headers["Content-Digest"] = f"sha-256=:{b64(digest.digest())}:"
         body = SizedBody(read_range(f, start, size, bucket, progress), size)
         stat = self._send_put(key, headers, body if size else b"")
         _check(key, stat.sha256, digest.hexdigest())
@@ -209,16 +211,26 @@ class Client:
     def _put_stream(
         self,
         key: str,
-        pieces: Iterable[bytes],
+        pieces: Iterable[bytes] | IO[bytes],
         content_type: str,
         bucket: TokenBucket | None,
         progress: Progress | None,
         if_none_match: bool,
     ) -> BlobStat:
+        """One chunked PUT with the digest in a trailer (or, through a proxy, compared after)."""
+        headers = _put_headers(content_type, if_none_match)
+        try:
+            return self._put_trailer(key, headers, fill_from(pieces), bucket, progress)
+        except NoTrailers:
+            pass
         digest = hashlib.sha256()
+        if hasattr(pieces, "read"):
+            source: Iterable[bytes] = _read_pieces(cast(IO[bytes], pieces))
+        else:
+            source = pieces
 
         def body() -> Iterator[bytes]:
-            for data in _coalesce(pieces, PIECE):
+            for data in _coalesce(source, PIECE):
                 if bucket is not None:
                     bucket.take(len(data))
                 digest.update(data)
@@ -226,11 +238,28 @@ class Client:
                 if progress is not None:
                     progress(len(data))
 
-        headers = {"Content-Type": content_type}
-        if if_none_match:
-            headers["If-None-Match"] = "*"
         stat = self._send_put(key, headers, body())
         _check(key, stat.sha256, digest.hexdigest())
+        return stat
+
+    def _put_trailer(
+        self,
+        key: str,
+        headers: dict[str, str],
+        fill: Fill,
+        bucket: TokenBucket | None,
+        progress: Progress | None,
+    ) -> BlobStat:
+        url = self.transport.blob_url(key)
+        response, sent = put_with_trailer(
+            self.transport, url, headers, fill, what=f"put {key}", bucket=bucket,
+            progress=progress,
+        )  # fmt: skip
+        try:
+            stat = BlobStat.from_json(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ServerError(f"put {key}: the server sent an unreadable answer") from exc
+        _check(key, stat.sha256, sent)
         return stat
 
     def _send_put(
@@ -281,6 +310,13 @@ class Client:
         self.transport.request(
             "DELETE", url, what=f"rm {key}", ok=(200, 204), headers=headers
         ).close()
+
+
+def _put_headers(content_type: str, if_none_match: bool) -> dict[str, str]:
+    headers = {"Content-Type": content_type}
+    if if_none_match:
+        headers["If-None-Match"] = "*"
+    return headers
 
 
 def _check(key: str, server_sha256: str | None, local_sha256: str) -> None:
