@@ -1,10 +1,13 @@
-"""Events on PostgreSQL (an outbox table, claims with SKIP LOCKED) and from Python callables."""
+"""Events on PostgreSQL (an outbox table, claims with SKIP LOCKED), on S3 (outbox objects,
+leases by conditional writes) and from Python callables."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,39 +20,84 @@ from blobstream.server.extension import Blobstream
 from blobstream.server.state import EXTENSION_KEY
 from blobstream.storage.postgres import PostgresStore
 from tests.events.receiver import Receiver
+from tests.services import MotoServer
 from tests.support import Server
 
 SECRET = b"pg-secret"
 
 
-def test_postgres_outbox_delivers_in_order_across_a_kill_9(
-    tmp_path: Path, postgres_url: str
+@pytest.mark.parametrize("backend", ["postgresql", "s3"])
+def test_outbox_delivers_once_in_order_across_a_kill_9(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
+    url = request.getfixturevalue("postgres_url" if backend == "postgresql" else "s3_url")
+    accepted: list[str] = []
+
+    def accept(event: dict[str, Any]) -> tuple[int, bytes]:
+        accepted.append(event["id"])
+        return 200, b""
+
     with Receiver(SECRET) as receiver:
         receiver.answer = lambda _: (503, b"")
         srv = Server(
-            postgres_url,
+            url,
             tmp_path / "server.log",
             args=("--hook-url", receiver.url),
             env={"BLOBSTREAM_SECRET": SECRET.decode(), "BLOBSTREAM_HOOK_POLL": "0.2"},
         ).start()
         try:
-            etags = [
-                requests.put(srv.url + "/blobs/pg.txt", data=b"v%d" % n, timeout=10).headers["ETag"]
-                for n in range(3)
-            ]
-            assert requests.delete(srv.url + "/blobs/pg.txt", timeout=10).status_code == 204
+            etags: dict[str, list[str]] = {"a.txt": [], "b.txt": []}
+            for n in range(3):
+                for key in etags:
+                    r = requests.put(f"{srv.url}/blobs/{key}", data=b"v%d" % n, timeout=10)
+                    etags[key].append(r.headers["ETag"])
+            assert requests.delete(srv.url + "/blobs/a.txt", timeout=10).status_code == 204
             receiver.wait_for(lambda _: len(receiver.received) >= 1)
+            time.sleep(0.5)  # the 503 reaches the sender, which frees the entry for a retry
         finally:
             srv.kill()
-        receiver.answer = lambda _: (200, b"")
+        receiver.answer = accept
         srv.log_path = tmp_path / "restarted.log"
         with srv:
-            events = receiver.wait_for(lambda ev: len(ev) >= 4, timeout=30)
-    assert [(e["event"], e["etag"]) for e in events] == [
-        *(("blob.committed", etag) for etag in etags),
-        ("blob.deleted", etags[-1]),
-    ]
+            events = receiver.wait_for(lambda _: len(accepted) >= 7, timeout=40)
+            time.sleep(1)  # time for a wrong second delivery to show
+    assert len(accepted) == len(set(accepted)) == 7  # each event accepted once
+    by_key = {key: [(e["event"], e["etag"]) for e in events if e["key"] == key] for key in etags}
+    assert by_key == {
+        "a.txt": [
+            *(("blob.committed", e) for e in etags["a.txt"]),
+            ("blob.deleted", etags["a.txt"][-1]),
+        ],
+        "b.txt": [("blob.committed", e) for e in etags["b.txt"]],
+    }
+
+
+def test_s3_outbox_is_out_of_reach_of_blob_keys(
+    tmp_path: Path, moto: MotoServer, s3_env: None
+) -> None:
+    """Entries live under <prefix>/.blobstream/, blobs under <prefix>/blobs/: a blob
+    key that looks like the outbox is an ordinary blob, and no entry is ever listed."""
+    bucket = moto.new_bucket()
+    with Receiver(SECRET) as receiver:
+        receiver.answer = lambda _: (503, b"")  # entries stay in the outbox
+        srv = Server(
+            moto.url(bucket, "data", part_size="5MiB"),
+            tmp_path / "server.log",
+            args=("--hook-url", receiver.url),
+            env={"BLOBSTREAM_SECRET": SECRET.decode(), "BLOBSTREAM_HOOK_POLL": "0.2"},
+        )
+        with srv:
+            key = ".blobstream/outbox/00000000000000000000-x.json"
+            assert requests.put(f"{srv.url}/blobs/{key}", data=b"{}", timeout=10).status_code == 201
+            assert requests.put(f"{srv.url}/blobs/plain", data=b"p", timeout=10).status_code == 201
+            listed = requests.get(srv.url + "/blobs", timeout=10).json()["blobs"]
+            client = moto.client()
+            objects = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert [b["key"] for b in listed] == [key, "plain"]
+    assert f"data/blobs/{key}" in objects
+    entries = [o for o in objects if o.startswith("data/.blobstream/outbox/")]
+    assert len(entries) >= 2 and all(o.endswith((".json", ".lease")) for o in entries)
+    assert not any(o.startswith("data/.blobstream/outbox/00000000000000000000") for o in entries)
 
 
 def test_two_claimers_never_hold_the_same_entry(postgres_url: str) -> None:

@@ -1,10 +1,13 @@
-"""Quotas per key prefix and per token: refused at once, mid-stream and at commit."""
+"""Quotas per key prefix and per token: refused at once, mid-stream and at commit,
+on every backend (the local index, PostgreSQL tables, S3 counter objects)."""
 
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -40,10 +43,25 @@ def test_bad_quota_rules_are_refused(text: str) -> None:
         parse_quotas(text)
 
 
+BACKENDS = ["file", "postgresql", "s3"]
+
+
+@pytest.fixture(params=BACKENDS)
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store of each backend: a directory, a database, a bucket."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    if request.param == "s3":
+        url = request.getfixturevalue("s3_url")
+        return url
+    return (tmp_path / "data").as_uri()
+
+
 @pytest.fixture
-def srv(tmp_path: Path) -> Iterator[Server]:
+def srv(storage: str, tmp_path: Path) -> Iterator[Server]:
     server = Server(
-        (tmp_path / "data").as_uri(),
+        storage,
         tmp_path / "server.log",
         args=("--quotas", QUOTAS),
         env={"BLOBSTREAM_TOKENS": "alice-token=write,admin-token=admin"},
@@ -117,3 +135,68 @@ def test_usage_survives_a_restart(srv: Server) -> None:
     srv.stop()
     srv.start()
     problem(put(srv, "q/b", b"b" * 400), 507)
+
+
+def tus_upload(srv: Server, key: str, body: bytes) -> requests.Response:
+    """Create an upload and send its bytes in one PATCH; the PATCH's answer."""
+    meta = "key " + base64.b64encode(key.encode()).decode()
+    tus = {**ADMIN, "Tus-Resumable": "1.0.0"}
+    created = requests.post(
+        f"{srv.url}/uploads",
+        headers={**tus, "Upload-Length": str(len(body)), "Upload-Metadata": meta},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return requests.patch(
+        urljoin(srv.url + "/", created.headers["Location"]),
+        data=body,
+        headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
+        timeout=10,
+    )
+
+
+def test_tus_completion_counts(srv: Server) -> None:
+    assert tus_upload(srv, "q/t", b"t" * 700).status_code == 204
+    assert requests.get(f"{srv.url}/blobs/q/t", headers=ADMIN, timeout=10).content == b"t" * 700
+    problem(put(srv, "q/b", b"b" * 400), 507)  # the completed upload holds 700 of 1000
+    assert put(srv, "q/b", b"b" * 300).status_code == 201
+
+
+def test_copy_counts_against_the_destination(srv: Server) -> None:
+    assert put(srv, "src", b"s" * 600).status_code == 201
+    copy = {**ADMIN, "Blobstream-Copy-Source": "/blobs/src"}
+    assert requests.put(f"{srv.url}/blobs/q/one", headers=copy, timeout=10).status_code == 201
+    problem(requests.put(f"{srv.url}/blobs/q/two", headers=copy, timeout=10), 507)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "s3"])
+def test_two_nodes_never_overshoot(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Twenty writers on two nodes race for a quota that takes ten of them."""
+    url = request.getfixturevalue("postgres_url" if backend == "postgresql" else "s3_url")
+    nodes = [
+        Server(url, tmp_path / f"node{n}.log", args=("--quotas", "prefix:race/=10000"))
+        for n in range(2)
+    ]
+    statuses: list[int] = []
+    try:
+        for node in nodes:
+            node.start()
+
+        def write(n: int) -> None:
+            node = nodes[n % 2]
+            r = requests.put(f"{node.url}/blobs/race/{n}", data=b"r" * 1000, timeout=30)
+            statuses.append(r.status_code)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        listed = requests.get(f"{nodes[0].url}/blobs?prefix=race/", timeout=10).json()["blobs"]
+    finally:
+        for node in nodes:
+            node.stop()
+    assert sorted(statuses) == [201] * 10 + [507] * 10
+    assert sum(blob["size"] for blob in listed) == 10000

@@ -59,11 +59,6 @@ def hook_config(args: argparse.Namespace, env: dict[str, str], storage: str) -> 
     if quotas:
         parse_quotas(quotas)
         config["BLOBSTREAM_QUOTAS"] = quotas
-    scheme = storage.partition(":")[0].lower()
-    if urls and scheme == "s3":
-        raise ValueError("webhooks need an outbox in the store: use a file: or postgresql: storage")
-    if quotas and scheme != "file":
-        raise ValueError("quotas are counted in the local index: use a file: storage")
     for name in ("HOOK_POLL",):
         if env.get(f"BLOBSTREAM_{name}"):
             config[f"BLOBSTREAM_{name}"] = env[f"BLOBSTREAM_{name}"]

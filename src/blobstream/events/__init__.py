@@ -79,7 +79,7 @@ def _after(response: Response) -> Response:
 
 def install(app: Flask, store: object, config: dict[str, Any], listeners: Listeners) -> None:
     """Set up the app's hooks (ValueError for a bad setting) and attach them to tus."""
-    from blobstream.quotas import Quotas, parse_quotas
+    from blobstream.quotas import open_quotas, parse_quotas
 
     on_event = config.get("on_event")
     if callable(on_event):
@@ -87,12 +87,8 @@ def install(app: Flask, store: object, config: dict[str, Any], listeners: Listen
     quotas = None
     rules_text = _setting(config, "QUOTAS")
     if rules_text:
-        from blobstream.storage.local import LocalStore
-
         rules = parse_quotas(str(rules_text))
-        if rules and not isinstance(store, LocalStore):
-            raise ValueError("quotas are kept in the local backend's index: use a file: storage")
-        quotas = Quotas(rules, store) if rules else None  # type: ignore[arg-type]
+        quotas = open_quotas(rules, store) if rules else None
     pre_commit_url = _setting(config, "PRE_COMMIT_URL")
     if pre_commit_url:
         hook_urls(pre_commit_url)

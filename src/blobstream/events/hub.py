@@ -5,7 +5,9 @@ them what happens: :meth:`Hooks.before_write` (quota room), then
 :meth:`Hooks.before_commit` (veto), then :meth:`Hooks.committed` /
 :meth:`Hooks.deleted` after the commit. On the local backend the outbox rows
 and the quota counters are written inside the commit's own transaction
-(``LocalStore.tx_hooks``), so a ``kill -9`` right after a commit loses no event.
+(``LocalStore.tx_hooks``), so a ``kill -9`` right after a commit loses no event;
+PostgreSQL does the same in its commit transaction, and S3 (no transactions)
+reserves quota before the write and records the event right after it.
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ from typing import TYPE_CHECKING, Any
 from blobstream.errors import QuotaExceeded
 from blobstream.events.delivery import Deliverer
 from blobstream.events.model import EVENTS, Event
-from blobstream.events.outbox import EventOutbox, SqliteOutbox, outbox_for
+from blobstream.events.outbox import EventOutbox, outbox_for
 from blobstream.events.precommit import HttpPreCommit, PendingBlob
 from blobstream.storage.protocol import BlobInfo, Buffer, UploadState
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from blobstream.quotas import Quotas
     from blobstream.streams import Readable
 
@@ -133,7 +133,7 @@ class Hooks:
             self.outbox = outbox_for(store)
             if self.outbox is None:
                 raise ValueError(
-                    "webhooks need an outbox in the store: use the file or postgresql backend"
+                    "webhooks need an outbox in the store: use a file, postgresql or s3 storage"
                 )
             self.deliverer = Deliverer(self.outbox, secret, poll=poll).start()
         self._local = threading.local()
@@ -175,10 +175,9 @@ class Hooks:
 
     # -- after the commit ---------------------------------------------------------------
 
-    def _in_commit(
-        self, tx: sqlite3.Connection, key: str, old: BlobInfo | None, new: BlobInfo | None
-    ) -> None:
-        """Inside the local index's commit transaction: quota counters, then the outbox."""
+    def _in_commit(self, tx: Any, key: str, old: BlobInfo | None, new: BlobInfo | None) -> None:
+        """Inside the backend's commit (``tx``: its transaction, or on S3 the pending
+        change): quota counters, then the outbox."""
         request_id, token = request_context()
         if self.quotas is not None:
             self.quotas.on_commit(tx, key, old, new, token)
@@ -189,8 +188,9 @@ class Hooks:
         else:
             return
         self._local.event = event
-        if isinstance(self.outbox, SqliteOutbox) and self.urls:
-            self.outbox.append_in(tx, [event], self.urls)
+        append_in = getattr(self.outbox, "append_in", None)
+        if append_in is not None and self.urls:
+            append_in(tx, [event], self.urls)
             if self.deliverer is not None:
                 self.deliverer.wake()
 

@@ -7,8 +7,10 @@ undelivered row of a (URL, key) pair can be claimed, so each receiver sees the
 events of one key in order; delivery is at-least-once.
 
 On the local backend the rows are written in the index transaction that
-commits or deletes the blob (:meth:`SqliteOutbox.append_in`); on PostgreSQL
-right after the commit, and claims use ``FOR UPDATE SKIP LOCKED``.
+commits or deletes the blob (:meth:`SqliteOutbox.append_in`), on PostgreSQL in
+the transaction that swaps the key (:meth:`PostgresOutbox.append_in`; claims use
+``FOR UPDATE SKIP LOCKED``). On S3 events are objects under a reserved prefix
+(:mod:`blobstream.events.s3_outbox`).
 """
 
 from __future__ import annotations
@@ -182,16 +184,22 @@ class PostgresOutbox:
                 if statement.strip():
                     conn.execute(statement.encode())
 
-    def append(self, events: Sequence[Event], urls: Sequence[str]) -> None:
+    def append_in(self, conn: Any, events: Sequence[Event], urls: Sequence[str]) -> None:
+        """Record the events inside the caller's transaction (the blob's commit)."""
         if not events or not urls:
             return
         now = time.time()
-        with self.store.transaction() as conn, conn.cursor() as cur:
+        with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO blobstream_outbox (event_id, url, key, body, created, next_at)"
                 " VALUES (%s, %s, %b, %b, %s, %s)",
                 [(e.id, u, e.key.encode(), e.body(), now, now) for e in events for u in urls],
             )
+
+    def append(self, events: Sequence[Event], urls: Sequence[str]) -> None:
+        if events and urls:
+            with self.store.transaction() as conn:
+                self.append_in(conn, events, urls)
 
     def claim(self, owner: str, limit: int, lease: float) -> list[OutboxEntry]:
         now = time.time()
@@ -223,7 +231,7 @@ class PostgresOutbox:
 
 
 def outbox_for(store: object) -> EventOutbox | None:
-    """The outbox of a backend that can keep one; None for S3 (see the README)."""
+    """The outbox of a backend that can keep one; None for any other store."""
     from blobstream.storage.local import LocalStore
 
     if isinstance(store, LocalStore):
@@ -233,4 +241,11 @@ def outbox_for(store: object) -> EventOutbox | None:
 
         if isinstance(store, PostgresStore):
             return PostgresOutbox(store)
+    with contextlib.suppress(ImportError):
+        from blobstream.storage.s3 import S3Store
+
+        if isinstance(store, S3Store):
+            from blobstream.events.s3_outbox import S3Outbox
+
+            return S3Outbox(store)
     return None

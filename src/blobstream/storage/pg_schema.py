@@ -18,7 +18,7 @@ from psycopg import errors as pg_errors
 
 from blobstream.errors import Locked, StorageFull, StorageUnavailable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Any constant: serialises schema creation between nodes starting at once.
 MIGRATION_LOCK = 0x626C6F6273747265
 
@@ -67,6 +67,21 @@ BEGIN
     PERFORM lo_close(fd);
     RETURN total;
 END $$;
+""",
+    # Quota counters per scope and the token that stored each counted blob
+    # (blobstream.quotas.postgres), moved in the transactions that swap keys.
+    2: """
+CREATE TABLE blobstream_quota_usage (
+    scope text PRIMARY KEY,
+    bytes bigint NOT NULL,
+    blobs bigint NOT NULL
+);
+CREATE TABLE blobstream_quota_owner (
+    key bytea PRIMARY KEY,
+    scope text NOT NULL,
+    size bigint NOT NULL
+);
+CREATE INDEX blobstream_quota_owner_scope ON blobstream_quota_owner (scope);
 """,
 }
 

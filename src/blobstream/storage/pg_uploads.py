@@ -25,7 +25,7 @@ from blobstream.storage.pg_schema import INV_READ, INV_WRITE, LO_CHUNK, mapped_e
 from blobstream.storage.protocol import BlobInfo, Buffer, Commit, UploadState
 
 if TYPE_CHECKING:
-    from blobstream.storage.postgres import Conn, PostgresStore
+    from blobstream.storage.postgres import Conn, PostgresStore, TxHook
 
 UPLOAD_COLUMNS = 'id, "offset", length, metadata, created, expires, partial, parts, completed_key'
 CHECKPOINT_BYTES = 8 << 20
@@ -175,6 +175,8 @@ class PostgresAppender:
 class PostgresUploads:
     """The :class:`UploadStore` half of :class:`PostgresStore`."""
 
+    tx_hooks: list[TxHook]
+
     def transaction(self) -> contextlib.AbstractContextManager[Conn]:
         raise NotImplementedError
 
@@ -288,7 +290,7 @@ class PostgresUploads:
                 raise Conflict(f"the upload {upload_id} already became the blob {completed!r}")
             if parts:
                 loid = self._concatenate(conn, list(parts))
-            result = commit_version(conn, key, int(loid), commit)
+            result = commit_version(conn, key, int(loid), commit, hooks=self.tx_hooks)
             conn.execute(
                 'UPDATE blobstream_uploads SET loid = NULL, completed_key = %s, "offset" = %s'
                 " WHERE id = %s",

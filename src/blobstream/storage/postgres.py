@@ -21,7 +21,7 @@ import contextlib
 import io
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -35,6 +35,9 @@ from blobstream.storage.pg_uploads import PostgresUploads
 from blobstream.storage.protocol import ALWAYS, BlobInfo, Buffer, Commit, WriteCondition
 
 Conn = psycopg.Connection[tuple[Any, ...]]
+# Called in each commit's and delete's transaction with (conn, key, old, new): the
+# quota counters and the event outbox change atomically with the key.
+TxHook = Callable[[Conn, str, BlobInfo | None, BlobInfo | None], None]
 COLUMNS = "key, loid, size, etag, sha256, content_type, mtime"
 CONNECT_TIMEOUT = 5
 OWN_PARAMS = ("pool_min", "pool_max", "pool_timeout")
@@ -64,9 +67,15 @@ def _reset(conn: Conn) -> None:
 
 
 def commit_version(
-    conn: Conn, key: str, loid: int, commit: Commit, etag: str | None = None
+    conn: Conn,
+    key: str,
+    loid: int,
+    commit: Commit,
+    etag: str | None = None,
+    hooks: Sequence[TxHook] = (),
 ) -> tuple[BlobInfo, bool]:
-    """Swap ``key`` to large object ``loid`` in the open transaction (see module docstring)."""
+    """Swap ``key`` to large object ``loid`` in the open transaction (see module docstring)
+    and run ``hooks``, which may refuse the change by raising."""
     info = BlobInfo(
         key=key,
         size=commit.size,
@@ -89,6 +98,8 @@ def commit_version(
                 (raw, *values),
             ).fetchone()
             if inserted:
+                for hook in hooks:
+                    hook(conn, key, None, info)
                 return info, True
             continue  # another writer created it meanwhile: check against that version
         conn.execute(
@@ -97,6 +108,8 @@ def commit_version(
             (*values, raw),
         )
         conn.execute("SELECT lo_unlink(%s)", (row[1],))
+        for hook in hooks:
+            hook(conn, key, row_info(row), info)
         return info, False
 
 
@@ -125,7 +138,7 @@ class PostgresWriter:
         assert conn is not None, "commit after commit or abort"
         with mapped_errors():
             conn.execute("SELECT lo_close(%s)", (self.fd,))
-            result = commit_version(conn, self.key, self.loid, commit)
+            result = commit_version(conn, self.key, self.loid, commit, hooks=self.store.tx_hooks)
             conn.commit()
         self.conn = None
         self.store.putconn(conn)
@@ -221,6 +234,7 @@ class PostgresStore(PostgresUploads):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.tx_hooks: list[TxHook] = []
         self.conninfo, own = split_url(url)
         try:
             pool_max = int(own.get("pool_max", 16))
@@ -296,6 +310,8 @@ class PostgresStore(PostgresUploads):
             condition.check(info)
             conn.execute("DELETE FROM blobstream_blobs WHERE key = %b", (key.encode(),))
             conn.execute("SELECT lo_unlink(%s)", (row[1],))
+            for hook in self.tx_hooks:
+                hook(conn, key, info, None)
         return info
 
     def list(self, prefix: str = "", after: str = "", limit: int = 1000) -> list[BlobInfo]:
@@ -341,7 +357,7 @@ class PostgresStore(PostgresUploads):
             _one(conn, "SELECT blobstream_lo_append(%s, %s)", (fd, src_loid))
             conn.execute("SELECT lo_close(%s)", (fd,))
             commit = Commit(info.size, info.sha256, info.content_type, condition)
-            return commit_version(conn, dst_key, loid, commit)
+            return commit_version(conn, dst_key, loid, commit, hooks=self.tx_hooks)
 
     def move_blob(
         self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
@@ -354,6 +370,8 @@ class PostgresStore(PostgresUploads):
             )
             info, src_loid = self._copy_source(conn, src_key, source_etag)
             commit = Commit(info.size, info.sha256, info.content_type, condition)
-            result = commit_version(conn, dst_key, src_loid, commit)
+            result = commit_version(conn, dst_key, src_loid, commit, hooks=self.tx_hooks)
             conn.execute("DELETE FROM blobstream_blobs WHERE key = %b", (src_key.encode(),))
+            for hook in self.tx_hooks:
+                hook(conn, src_key, info, None)
             return result

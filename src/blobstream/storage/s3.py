@@ -37,6 +37,16 @@ give the bucket a lifecycle rule that expires ``<prefix>/.staging/`` objects
 and aborts incomplete multipart uploads after a day. moto ignores the
 conditional headers on CopyObject, so there conditional replaces of large
 bodies keep the race window described above.
+
+Commit hooks (``tx_hooks``: quota counters, the event outbox) run for every
+write and delete after its condition was checked and before the write, with an
+:class:`~blobstream.storage.s3_change.S3Change` on which they register what
+undoes them if the write fails and what follows once it is visible. With
+``pin_always`` (quotas) even unconditional writes and deletes are pinned to the
+version the hooks saw, so two of them racing on one key are counted once each.
+Everything blobstream keeps beside the blobs lives under ``<prefix>/.blobstream/``
+(counters, outbox) and ``<prefix>/uploads/``; a blob key cannot reach there,
+since every blob object name starts with ``<prefix>/blobs/``.
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ from botocore.config import Config
 
 from blobstream.errors import BlobstreamError, NotFound, PreconditionFailed, StorageUnavailable
 from blobstream.storage.protocol import ALWAYS, BlobInfo, Buffer, Commit, WriteCondition
+from blobstream.storage.s3_change import S3Change
 from blobstream.storage.s3_uploads import S3Uploads
 
 MIN_PART = 5 << 20
@@ -63,6 +74,7 @@ READ_CHUNK = 1 << 20
 PIN_ATTEMPTS = 5
 LIST_HEADS = 16
 ClientError = botocore.exceptions.ClientError
+TxHook = Callable[[S3Change, str, BlobInfo | None, BlobInfo | None], None]
 
 
 def error_code(exc: BaseException) -> str:
@@ -257,6 +269,10 @@ class S3Store(S3Uploads):
         from blobstream.storage.s3_assemble import MAX_COPY
 
         self.url = url
+        self.tx_hooks: list[TxHook] = []
+        self.pin_always = False
+        # The token scope a new version records as its owner (set by the quotas).
+        self.owner_of_write: Callable[[], str | None] | None = None
         self.max_copy = MAX_COPY  # the most one server-side copy request may copy
         parts = urlsplit(url)
         self.bucket = parts.netloc
@@ -357,9 +373,12 @@ class S3Store(S3Uploads):
             key, commit.size, uuid.uuid4().hex, commit.sha256, commit.content_type, time.time()
         )
 
-    @staticmethod
-    def metadata(info: BlobInfo) -> dict[str, str]:
-        return {"etag": info.etag, "sha256": info.sha256, "mtime": repr(info.last_modified)}
+    def metadata(self, info: BlobInfo) -> dict[str, str]:
+        meta = {"etag": info.etag, "sha256": info.sha256, "mtime": repr(info.last_modified)}
+        owner = self.owner_of_write() if self.owner_of_write is not None else None
+        if owner:
+            meta["owner"] = owner
+        return meta
 
     def _info(self, key: str, head: dict[str, Any]) -> BlobInfo:
         meta = head.get("Metadata", {})
@@ -372,22 +391,50 @@ class S3Store(S3Uploads):
             last_modified=float(meta.get("mtime") or head["LastModified"].timestamp()),
         )
 
-    def head(self, key: str) -> tuple[BlobInfo, str]:
-        """The current version and its S3 ETag; raises NotFound."""
+    def head_object(self, key: str) -> dict[str, Any]:
+        """The HeadObject answer of the blob ``key``; raises NotFound."""
         try:
             with mapped_errors():
-                head = self.client.head_object(Bucket=self.bucket, Key=self.blob_object(key))
+                head: dict[str, Any] = self.client.head_object(
+                    Bucket=self.bucket, Key=self.blob_object(key)
+                )
         except NotFound:
             raise NotFound(f"no blob has the key {key!r}") from None
+        return head
+
+    def head(self, key: str) -> tuple[BlobInfo, str]:
+        """The current version and its S3 ETag; raises NotFound."""
+        head = self.head_object(key)
         return self._info(key, head), str(head["ETag"])
 
-    def _current(self, key: str) -> tuple[BlobInfo | None, dict[str, str]]:
-        """The current version (or None) and the S3 condition that pins it."""
+    def _current(self, key: str) -> tuple[BlobInfo | None, dict[str, str], S3Change]:
+        """The current version (or None), the S3 condition that pins it, and the
+        change the commit hooks see."""
         try:
-            info, s3etag = self.head(key)
+            head = self.head_object(key)
         except NotFound:
-            return None, {"IfNoneMatch": "*"}
-        return info, {"IfMatch": s3etag}
+            return None, {"IfNoneMatch": "*"}, S3Change()
+        owner = head.get("Metadata", {}).get("owner")
+        return self._info(key, head), {"IfMatch": str(head["ETag"])}, S3Change(owner)
+
+    def _hooked(
+        self,
+        change: S3Change,
+        key: str,
+        old: BlobInfo | None,
+        new: BlobInfo | None,
+        act: Callable[[], None],
+    ) -> None:
+        """Run the commit hooks, then ``act``; undo the hooks if it fails."""
+        try:
+            for hook in self.tx_hooks:
+                hook(change, key, old, new)
+            with mapped_errors():
+                act()
+        except BaseException:
+            change.abort()
+            raise
+        change.done()
 
     # -- commits ------------------------------------------------------------------
 
@@ -396,13 +443,12 @@ class S3Store(S3Uploads):
     ) -> tuple[BlobInfo, bool]:
         """Check ``condition`` against the current version and write pinned to it."""
         for _ in range(PIN_ATTEMPTS):
-            current, pin = self._current(info.key)
+            current, pin, change = self._current(info.key)
             condition.check(current)
-            if condition == ALWAYS:
+            if condition == ALWAYS and not self.pin_always:
                 pin = {}
             try:
-                with mapped_errors():
-                    write(pin)
+                self._hooked(change, info.key, current, info, lambda: write(pin))  # noqa: B023
             except PreconditionFailed:
                 continue  # changed between the check and the write: check again
             return info, current is None
@@ -455,17 +501,27 @@ class S3Store(S3Uploads):
         return self.head(key)[0]
 
     def delete(self, key: str, condition: WriteCondition = ALWAYS) -> BlobInfo:
-        current, pin = self._current(key)
-        if current is None:
-            raise NotFound(f"no blob has the key {key!r}")
-        condition.check(current)
-        with mapped_errors():
-            self.client.delete_object(
-                Bucket=self.bucket,
-                Key=self.blob_object(key),
-                **({} if condition == ALWAYS else pin),
-            )
-        return current
+        for _ in range(PIN_ATTEMPTS):
+            current, pin, change = self._current(key)
+            if current is None:
+                raise NotFound(f"no blob has the key {key!r}")
+            condition.check(current)
+            if condition == ALWAYS and not self.pin_always:
+                pin = {}
+
+            def act() -> None:
+                self.client.delete_object(
+                    Bucket=self.bucket,
+                    Key=self.blob_object(key),
+                    **pin,  # noqa: B023
+                )
+
+            try:
+                self._hooked(change, key, current, None, act)
+            except PreconditionFailed:
+                continue  # changed between the check and the delete: check again
+            return current
+        raise PreconditionFailed("the blob keeps changing; its condition could not be checked")
 
     def list(self, prefix: str = "", after: str = "", limit: int = 1000) -> list[BlobInfo]:
         root = f"{self.base}blobs/"
