@@ -43,22 +43,28 @@ def _before() -> None:
     IN_FLIGHT.labels(g.blobstream_route).inc()
 
 
+def count(
+    route: str, method: str, status: int, bytes_in: int | None, bytes_out: int | None
+) -> None:
+    """Count one answered request (its body bytes in, and out unless it is a HEAD)."""
+    REQUESTS.labels(route, method, str(status)).inc()
+    if status >= 400:
+        ERRORS.labels(route, str(status)).inc()
+    if bytes_in:
+        BYTES_IN.labels(route).inc(bytes_in)
+    if method != "HEAD" and bytes_out:
+        BYTES_OUT.labels(route).inc(bytes_out)
+
+
 def _after(response: Response) -> Response:
     route = getattr(g, "blobstream_route", None) or _route()
-    status = str(response.status_code)
-    REQUESTS.labels(route, request.method, status).inc()
-    if response.status_code >= 400:
-        ERRORS.labels(route, status).inc()
-    if request.content_length:
-        BYTES_IN.labels(route).inc(request.content_length)
-    gauge = IN_FLIGHT.labels(route)
-    if request.method != "HEAD" and response.content_length:
-        BYTES_OUT.labels(route).inc(response.content_length)
+    count(route, request.method, response.status_code, request.content_length,
+          response.content_length)  # fmt: skip
     # The body of a streamed response goes out after this hook: the transfer is
     # in flight until the server closes the response.
     if getattr(g, "blobstream_route", None) is not None:
         g.blobstream_route = None
-        response.call_on_close(gauge.dec)
+        response.call_on_close(IN_FLIGHT.labels(route).dec)
     return response
 
 

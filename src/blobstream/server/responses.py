@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 from flask import Request, Response, request
@@ -110,6 +111,73 @@ def send_stream(
         raise
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What to answer a GET or HEAD with, decided from the headers alone.
+
+    ``spans`` is None for a body-less ``304``; one span is a single (possibly
+    partial) body; several are a ``multipart/byteranges`` body under ``boundary``.
+    """
+
+    status: int
+    headers: dict[str, str]
+    content_type: str | None
+    spans: list[ByteSpan] | None
+    length: int
+    boundary: str | None = None
+
+
+def plan_response(
+    method: str,
+    header: Callable[[str], str | None],
+    size: int,
+    etag: str | None,
+    last_modified: float | None,
+    content_type: str,
+    sha256: str | None,
+    download_name: str | None,
+) -> Plan:
+    """Validators, preconditions and Range for one representation (RFC 9110 §13, §14).
+
+    Raises PreconditionFailed or RangeNotSatisfiable; shared by :func:`send_stream`
+    and the server's lean path so both answer alike.
+    """
+    validators = Validators(etag=etag, last_modified=last_modified)
+    cond = ConditionalHeaders.from_headers(header)
+    headers: dict[str, str] = {"Accept-Ranges": "bytes"}
+    if etag is not None:
+        headers["ETag"] = quote_etag(etag)
+    if last_modified is not None:
+        headers["Last-Modified"] = format_http_date(last_modified)
+    if sha256 is not None:
+        headers["Repr-Digest"] = format_digest_field({"sha-256": bytes.fromhex(sha256)})
+
+    outcome = evaluate(method, cond, validators)
+    if outcome is Outcome.PRECONDITION_FAILED:
+        raise PreconditionFailed("a precondition of the request does not hold for the blob")
+    if outcome is Outcome.NOT_MODIFIED:
+        return Plan(304, headers, None, None, 0)
+
+    if download_name is not None:
+        headers["Content-Disposition"] = content_disposition(download_name)
+    spans = None
+    if method in ("GET", "HEAD") and if_range_matches(cond.if_range, validators):
+        spans = parse_range(header("Range"), size)
+    if spans and len(spans) > 1 and sum(span.length for span in spans) > size:
+        # Overlapping ranges would send the blob many times over (the "Apache
+        # killer"); RFC 9110 §14.2 lets a server ignore them: send it once.
+        spans = None
+
+    if not spans:
+        return Plan(200, headers, content_type, [ByteSpan(0, size - 1)], size)
+    if len(spans) == 1:
+        headers["Content-Range"] = spans[0].content_range(size)
+        return Plan(206, headers, content_type, spans, spans[0].length)
+    boundary = byteranges_boundary()
+    length = multipart_length(boundary, content_type, spans, size)
+    return Plan(206, headers, f"multipart/byteranges; boundary={boundary}", spans, length, boundary)
+
+
 def _respond(
     stream: IO[bytes],
     size: int | None,
@@ -122,49 +190,24 @@ def _respond(
 ) -> Response:
     if size is None:
         size = _stream_size(stream)
-    validators = Validators(etag=etag, last_modified=last_modified)
-    cond = ConditionalHeaders.from_headers(req.headers.get)
-    headers: dict[str, str] = {"Accept-Ranges": "bytes"}
-    if etag is not None:
-        headers["ETag"] = quote_etag(etag)
-    if last_modified is not None:
-        headers["Last-Modified"] = format_http_date(last_modified)
-    if sha256 is not None:
-        headers["Repr-Digest"] = format_digest_field({"sha-256": bytes.fromhex(sha256)})
-
-    outcome = evaluate(req.method, cond, validators)
-    if outcome is Outcome.PRECONDITION_FAILED:
-        raise PreconditionFailed("a precondition of the request does not hold for the blob")
-    if outcome is Outcome.NOT_MODIFIED:
+    plan = plan_response(
+        req.method, req.headers.get, size, etag, last_modified, content_type, sha256, download_name
+    )
+    if plan.spans is None:
         stream.close()
-        return Response(status=304, headers=headers)
-
-    if download_name is not None:
-        headers["Content-Disposition"] = content_disposition(download_name)
-    spans = None
-    if req.method in ("GET", "HEAD") and if_range_matches(cond.if_range, validators):
-        spans = parse_range(req.headers.get("Range"), size)
-    if spans and len(spans) > 1 and sum(span.length for span in spans) > size:
-        # Overlapping ranges would send the blob many times over (the "Apache
-        # killer"); RFC 9110 §14.2 lets a server ignore them: send it once.
-        spans = None
-
-    if not spans:
-        return _single(stream, ByteSpan(0, size - 1), size, 200, content_type, headers, req)
-    if len(spans) == 1:
-        headers["Content-Range"] = spans[0].content_range(size)
-        return _single(stream, spans[0], size, 206, content_type, headers, req)
-    boundary = byteranges_boundary()
-    body = _closing_iter(_multipart(stream, spans, size, content_type, boundary), stream)
+        return Response(status=304, headers=plan.headers)
+    if plan.boundary is None:
+        return _single(stream, plan.spans[0], size, plan.status, content_type, plan.headers, req)
+    body = _closing_iter(_multipart(stream, plan.spans, size, content_type, plan.boundary), stream)
     response = Response(
         body,
         status=206,
-        headers=headers,
+        headers=plan.headers,
         mimetype=None,
-        content_type=f"multipart/byteranges; boundary={boundary}",
+        content_type=plan.content_type,
         direct_passthrough=True,
     )
-    response.content_length = multipart_length(boundary, content_type, spans, size)
+    response.content_length = plan.length
     return response
 
 
