@@ -91,6 +91,8 @@ def copy_stream(
     if length is not None and limit is not None and length > limit:
         raise TooLarge(f"the body of {length} bytes exceeds the limit of {limit} bytes")
     pipelined = length is None or length >= PIPELINE_THRESHOLD
+    if length is not None:
+        chunk_size = max(1, min(chunk_size, length))  # a small body gets a small buffer
     consume = _Consumer(sink, list(hashers.values()), on_progress, chunk_size, pipelined)
     total = 0
     try:
@@ -167,10 +169,10 @@ class _Consumer:
         self._one = bytearray(0)
         self._thread: threading.Thread | None = None
         self._writer: threading.Thread | None = None
-        self._work: queue.Queue[tuple[bytearray, memoryview] | None] = queue.Queue()
-        self._hashed: queue.Queue[tuple[bytearray, memoryview] | None] = queue.Queue()
-        self._free: queue.Queue[bytearray] = queue.Queue()
         if pipelined and _PIPELINES.acquire(blocking=False):
+            self._work: queue.Queue[tuple[bytearray, memoryview] | None] = queue.Queue()
+            self._hashed: queue.Queue[tuple[bytearray, memoryview] | None] = queue.Queue()
+            self._free: queue.Queue[bytearray] = queue.Queue()
             for _ in range(self.DEPTH):
                 self._free.put(bytearray(chunk_size))
             self._thread = threading.Thread(target=self._run, name="blobstream-hash", daemon=True)
