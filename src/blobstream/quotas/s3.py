@@ -19,9 +19,9 @@ token's counter.
 
 Limits, stated in the README: exactness needs a store that honours
 ``If-Match``/``If-None-Match`` on PutObject, CompleteMultipartUpload and
-DeleteObject (AWS S3, MinIO and moto do) and on CopyObject (moto ignores it:
-two concurrent replacements of one key larger than the part size may both
-subtract the same old size, so the counter can drift low by that size). A node
+DeleteObject (moto does) and on CopyObject (moto ignores them there: two
+concurrent writes of one key larger than the part size may both be counted
+against the same old version, so the counter can drift by up to that blob). A node
 killed between a reservation and its write, or between a delete and its
 release, leaves the counter high by that blob (it errs on refusing). A prefix
 counter is made by listing the prefix when it is first needed; deleting the
