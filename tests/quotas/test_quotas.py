@@ -162,11 +162,16 @@ def test_tus_completion_counts(srv: Server) -> None:
     assert put(srv, "q/b", b"b" * 300).status_code == 201
 
 
-def test_copy_counts_against_the_destination(srv: Server) -> None:
+def test_copy_and_move_count_against_the_destination(srv: Server) -> None:
     assert put(srv, "src", b"s" * 600).status_code == 201
     copy = {**ADMIN, "Blobstream-Copy-Source": "/blobs/src"}
     assert requests.put(f"{srv.url}/blobs/q/one", headers=copy, timeout=10).status_code == 201
     problem(requests.put(f"{srv.url}/blobs/q/two", headers=copy, timeout=10), 507)
+    move = {**ADMIN, "Blobstream-Copy-Source": "/blobs/src", "Blobstream-Copy-Mode": "move"}
+    problem(requests.put(f"{srv.url}/blobs/q/two", headers=move, timeout=10), 507)
+    assert requests.delete(f"{srv.url}/blobs/q/one", headers=ADMIN, timeout=10).status_code == 204
+    assert requests.put(f"{srv.url}/blobs/q/two", headers=move, timeout=10).status_code == 201
+    problem(put(srv, "q/three", b"3" * 500), 507)  # the moved blob counts under q/
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "s3"])
