@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from blobstream.errors import InvalidHeader
 
 _OWS = " \t"
+_OPAQUE = re.compile("[\x21\x23-\x7e\x80-\xff]*")  # etagc, as _is_etagc
 
 
 def _is_etagc(char: str) -> bool:
@@ -87,6 +89,6 @@ def parse_etag_list(header: str | None) -> ETagList | None:
 
 def quote_etag(opaque: str, weak: bool = False) -> str:
     """Format an opaque value as an entity tag, ``"opaque"`` or ``W/"opaque"`` (RFC 9110 §8.8.3)."""
-    if not all(_is_etagc(c) for c in opaque):
+    if _OPAQUE.fullmatch(opaque) is None:
         raise ValueError(f"not a valid opaque entity tag: {opaque!r}")
     return f'{"W/" if weak else ""}"{opaque}"'

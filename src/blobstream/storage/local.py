@@ -125,15 +125,16 @@ def _row_info(row: tuple[Any, ...]) -> BlobInfo:
     return BlobInfo(bytes(key).decode(), size, etag, sha256, content_type, mtime)
 
 
-def open_no_symlink(path: Path) -> int:
+def open_no_symlink(path: Path | str) -> int:
     """Open a data file for reading, refusing a symlink planted as the file or its directory.
 
     A link put in the data directory must not make the server read outside its root.
     """
+    parent_path, _, name = str(path).rpartition("/")
     nofollow = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
-    parent = os.open(path.parent, nofollow | os.O_DIRECTORY)
+    parent = os.open(parent_path, nofollow | os.O_DIRECTORY)
     try:
-        return os.open(path.name, nofollow, dir_fd=parent)
+        return os.open(name, nofollow, dir_fd=parent)
     finally:
         os.close(parent)
 
@@ -215,6 +216,7 @@ class LocalStore(LocalUploadsMixin):
         self.url = url or self.root.as_uri()
         self.tmp_dir = self.root / "tmp"
         self.data_dir = self.root / "data"
+        self._data_str = str(self.data_dir)
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -446,9 +448,9 @@ class LocalStore(LocalUploadsMixin):
             if current is None:
                 raise NotFound(f"no blob has the key {key!r}")
             try:
-                reader = LocalReader(
-                    self.data_path(current[1]), "rb", opener=lambda p, _: open_no_symlink(Path(p))
-                )
+                file_id = current[1]
+                path = f"{self._data_str}/{file_id[:2]}/{file_id}"  # no pathlib: a hot path
+                reader = LocalReader(path, "rb", opener=lambda p, _: open_no_symlink(p))
             except FileNotFoundError:
                 continue  # replaced between the lookup and the open: look again
             except OSError as exc:
