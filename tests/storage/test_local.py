@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ import pytest
 
 from blobstream.errors import NotFound
 from blobstream.storage import open_store
+from blobstream.storage.local import LocalStore
+from blobstream.storage.protocol import ALWAYS, Commit
 from tests.storage.contract import BlobStoreContract, UploadStoreContract
 
 
@@ -47,3 +51,53 @@ class TestLocalStore(BlobStoreContract):
 class TestLocalUploads(UploadStoreContract):
     def leftovers(self, store: Any) -> list[str]:
         return local_leftovers(store)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_start_up_removes_a_dead_writers_unpublished_link(tmp_path: Path) -> None:
+    """A writer killed between linking its file into data/ and the commit leaves a
+    tmp name and a data file no key points to; the next start removes both."""
+    store = LocalStore(tmp_path / "data")
+    writer = store.begin_write("crash/linked")
+    writer.write(b"never committed")
+    assert writer.file is not None
+    writer.file.close()
+    left = store.tmp_dir / f"{dead_pid()}-{writer.id}"
+    os.rename(writer.tmp, left)
+    os.link(left, store.data_path(writer.id))
+    store.close()
+
+    store = LocalStore(tmp_path / "data")
+    try:
+        assert not left.exists()
+        assert not store.data_path(writer.id).exists()
+        with pytest.raises(NotFound):
+            store.stat("crash/linked")
+    finally:
+        store.close()
+
+
+def test_start_up_keeps_a_committed_file_whose_tmp_name_was_left(tmp_path: Path) -> None:
+    """Killed after the commit but before dropping the tmp name: the blob stays."""
+    store = LocalStore(tmp_path / "data")
+    writer = store.begin_write("crash/committed")
+    writer.write(b"committed")
+    info, _ = writer.commit(Commit(9, hashlib.sha256(b"committed").hexdigest(),
+                                   "text/plain", ALWAYS))  # fmt: skip
+    left = store.tmp_dir / f"{dead_pid()}-{info.etag}"
+    os.link(store.data_path(info.etag), left)
+    store.close()
+
+    store = LocalStore(tmp_path / "data")
+    try:
+        assert not left.exists()
+        with store.open("crash/committed") as reader:
+            assert reader.read() == b"committed"
+    finally:
+        store.close()

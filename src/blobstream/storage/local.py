@@ -1,11 +1,13 @@
 """The default backend: files on the local filesystem and a SQLite (WAL) index.
 
-A new version is written to ``tmp/<pid>-<id>``, fsynced, renamed to
+A new version is written to ``tmp/<pid>-<id>``, fsynced, hard-linked as
 ``data/<xx>/<id>`` and published by one index transaction that checks the
-write condition and swaps the key. Readers hold an open file, so a replace or
-delete never tears what they read. A small journal in the index (``pending``
-before the rename, ``trash`` after a replace) lets start-up remove every orphan
-of a crash without walking the data directory.
+write condition and swaps the key; then the ``tmp`` name goes. Readers hold an
+open file, so a replace or delete never tears what they read. Start-up removes
+every orphan of a crash without walking the data directory: a ``tmp`` file of a
+dead process names the data file it may have linked, and a small journal in the
+index (``pending`` for files published from elsewhere, ``trash`` after a
+replace) names the rest.
 """
 
 from __future__ import annotations
@@ -190,7 +192,7 @@ class LocalWriter:
             self.file = None
         except OSError as exc:
             raise storage_error(exc) from exc
-        return self.store._publish(self.key, self.id, self.tmp, commit)
+        return self.store._publish(self.key, self.id, self.tmp, commit, from_tmp=True)
 
     def abort(self) -> None:
         if self.file is not None:
@@ -360,6 +362,7 @@ class LocalStore(LocalUploadsMixin):
         commit: Commit,
         *,
         keep_source: bool = False,
+        from_tmp: bool = False,
         also: Callable[[sqlite3.Connection], None] | None = None,
     ) -> tuple[BlobInfo, bool]:
         """Move (or, with ``keep_source``, hard-link) ``source`` to the data file of
@@ -367,19 +370,25 @@ class LocalStore(LocalUploadsMixin):
 
         A linked source stays until the commit, so a crash before it loses nothing:
         start-up removes the unpublished link and the source can be published again.
+        ``from_tmp``: ``source`` is ``tmp/<pid>-<file_id>``; it is linked and needs no
+        journal row, since its name tells start-up which data file to check.
         """
         info = BlobInfo(key, commit.size, file_id, commit.sha256, commit.content_type, time.time())
         final = self.data_path(file_id)
+        keep_source = keep_source or from_tmp
         try:
-            with self._transaction(durable=False) as tx:
-                tx.execute("INSERT INTO pending (file, pid) VALUES (?, ?)", (file_id, os.getpid()))
+            if not from_tmp:
+                with self._transaction(durable=False) as tx:
+                    tx.execute(
+                        "INSERT INTO pending (file, pid) VALUES (?, ?)", (file_id, os.getpid())
+                    )
             if keep_source:
                 os.link(source, final)
             else:
                 os.rename(source, final)
             fsync_dir(final.parent)
         except (OSError, sqlite3.Error) as exc:
-            self._forget_pending(file_id)
+            self._forget_pending(file_id, journal=not from_tmp)
             raise storage_error(exc) from exc
         try:
             with self._transaction() as tx:
@@ -387,7 +396,7 @@ class LocalStore(LocalUploadsMixin):
                 if also is not None:
                     also(tx)
         except BaseException:
-            self._forget_pending(file_id)
+            self._forget_pending(file_id, journal=not from_tmp)
             raise
         if keep_source:
             with contextlib.suppress(FileNotFoundError):
@@ -415,10 +424,12 @@ class LocalStore(LocalUploadsMixin):
             hook(tx, info.key, current[0] if current else None, info)
         return current
 
-    def _forget_pending(self, file_id: str) -> None:
+    def _forget_pending(self, file_id: str, journal: bool = True) -> None:
         """Undo a publish that did not commit: the renamed file and its journal row."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.data_path(file_id))
+        if not journal:
+            return
         with contextlib.suppress(sqlite3.Error, StorageFull, StorageUnavailable):
             with self._transaction(durable=False) as tx:
                 tx.execute("DELETE FROM pending WHERE file = ?", (file_id,))
@@ -499,6 +510,7 @@ class LocalStore(LocalUploadsMixin):
             except FileNotFoundError:
                 continue  # another process recovered it
             if not pid.isdigit() or not pid_alive(int(pid), written):
+                self._forget_linked(entry.name.partition("-")[2])
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
         db = self._db()
@@ -512,6 +524,16 @@ class LocalStore(LocalUploadsMixin):
             db.execute("DELETE FROM pending WHERE file = ?", (file_id,))
         for (file_id,) in db.execute("SELECT file FROM trash").fetchall():
             self._empty_trash(file_id)
+
+    def _forget_linked(self, file_id: str) -> None:
+        """A dead writer's ``tmp`` file may have been linked into ``data``: remove that
+        link unless the index took it."""
+        if len(file_id) != 32 or not all(c in "0123456789abcdef" for c in file_id):
+            return
+        referenced = self._db().execute("SELECT 1 FROM blobs WHERE file = ?", (file_id,))
+        if referenced.fetchone() is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.data_path(file_id))
 
     def close(self) -> None:
         with self._lock:
