@@ -95,7 +95,9 @@ def pid_alive(pid: int, since: float | None = None) -> bool:
 # Start writing a new file's dirty pages to disk every this many bytes, so the
 # fsync at commit waits only for the tail instead of for gigabytes at once
 # (measured here: 2 GiB written and fsynced in 0.79 s instead of 1.16 s, median).
-WRITEBACK_STEP = 64 << 20
+# Every 16 MiB rather than 64: a 64 MiB body then waits 6 ms at the fsync instead
+# of 23 ms and is written 18 % sooner; steps of 4-8 MiB gained nothing more.
+WRITEBACK_STEP = 16 << 20
 
 
 def _sync_file_range() -> Callable[[int, int, int], object] | None:
