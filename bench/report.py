@@ -18,7 +18,7 @@ TARGETS: dict[str, list[tuple[str, float | None]]] = {
     "range-get": [("nginx", 0.9)],
     "concurrent": [("nginx", 0.9)],
     "small-get": [("flask", 1.2), ("nginx", None)],
-    "small-put": [("flask", 1.2), ("nginx", None)],
+    "small-put": [("flask", 1.2), ("flask-fsync", None), ("nginx", None)],
     "tus-patch": [("tus-node", 1.2)],
 }
 

@@ -37,6 +37,7 @@ from bench.servers import (
     REPO,
     Blobstream,
     Copyparty,
+    DurableFlaskBaseline,
     FlaskBaseline,
     Nginx,
     Server,
@@ -119,6 +120,7 @@ def main() -> int:
         "blobstream": Blobstream(workdir),
         "nginx": Nginx(workdir),
         "flask": FlaskBaseline(workdir),
+        "flask-fsync": DurableFlaskBaseline(workdir),
         "copyparty": Copyparty(workdir),
         "tus-node": TusNode(workdir),
     }

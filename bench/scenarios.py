@@ -251,7 +251,7 @@ def small(b: Bench) -> None:
             out = wrk(server, server.url("small/one"), b.config.wrk_seconds, 16, None, {})
             b.add(Result("small-get@4K", server.name, out["rps"], "req/s", rnd,
                          int(out["rss"]), out["errors"] == 0, out))  # fmt: skip
-        for server in b.rotated(names, rnd):
+        for server in b.rotated([*names, "flask-fsync"], rnd):
             env = {"BENCH_RUN_ID": f"{b.run_id}-{rnd}", "BENCH_SMALL_BYTES": "4096"}
             out = wrk(server, server.url("small/"), b.config.wrk_seconds, 16, "put.lua", env)
             b.add(Result("small-put@4K", server.name, out["rps"], "req/s", rnd,

@@ -253,6 +253,15 @@ class FlaskBaseline(Server):
         (self.data / key).unlink(missing_ok=True)
 
 
+class DurableFlaskBaseline(FlaskBaseline):
+    """The same app with ``BASELINE_FSYNC=1``: its PUT is durable before it answers."""
+
+    name = "flask-fsync"
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "BASELINE_FSYNC": "1"}
+
+
 class Copyparty(Server):
     """copyparty with its defaults (PUT hashes the body with SHA-512), one rw volume."""
 
