@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from blobstream.errors import NotFound
+from blobstream.errors import NotFound, PreconditionFailed
 from blobstream.storage import open_store
 from blobstream.storage.local import LocalStore
-from blobstream.storage.protocol import ALWAYS, Commit
+from blobstream.storage.protocol import ALWAYS, Commit, WriteCondition
 from tests.storage.contract import BlobStoreContract, UploadStoreContract
 
 
@@ -99,5 +100,44 @@ def test_start_up_keeps_a_committed_file_whose_tmp_name_was_left(tmp_path: Path)
         assert not left.exists()
         with store.open("crash/committed") as reader:
             assert reader.read() == b"committed"
+    finally:
+        store.close()
+
+
+def test_concurrent_commits_succeed_or_fail_each_on_its_own(tmp_path: Path) -> None:
+    """Writers that commit at the same moment share index transactions (group commit);
+    a failed precondition must undo only its own change."""
+    store = LocalStore(tmp_path / "data")
+    keys = [f"group/{i}" for i in range(32)]
+    for key in keys[::2]:
+        w = store.begin_write(key)
+        w.write(b"first")
+        w.commit(Commit(5, hashlib.sha256(b"first").hexdigest(), "text/plain", ALWAYS))
+    barrier = threading.Barrier(len(keys))
+    outcomes: dict[str, str] = {}
+
+    def write(key: str) -> None:
+        w = store.begin_write(key)
+        w.write(b"second")
+        barrier.wait()
+        try:
+            w.commit(Commit(6, hashlib.sha256(b"second").hexdigest(), "text/plain",
+                            WriteCondition(if_none_match=("*",))))  # fmt: skip
+            outcomes[key] = "created"
+        except PreconditionFailed:
+            w.abort()
+            outcomes[key] = "refused"
+
+    threads = [threading.Thread(target=write, args=(key,)) for key in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert outcomes == {k: "refused" if i % 2 == 0 else "created" for i, k in enumerate(keys)}
+        for i, key in enumerate(keys):
+            with store.open(key) as reader:
+                assert reader.read() == (b"first" if i % 2 == 0 else b"second")
+        assert local_leftovers(store) == []
     finally:
         store.close()

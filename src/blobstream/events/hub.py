@@ -136,7 +136,11 @@ class Hooks:
                     "webhooks need an outbox in the store: use a file, postgresql or s3 storage"
                 )
             self.deliverer = Deliverer(self.outbox, secret, poll=poll).start()
-        self._local = threading.local()
+        # Events written in a commit's transaction, by (event, key, ETag), until the
+        # request that made the change hands them to the listeners: a commit may run
+        # on another thread (the index's group commit).
+        self._recorded: dict[tuple[str, str, str | None], Event] = {}
+        self._recorded_lock = threading.Lock()
         self._progress: dict[str, float] = {}
         self.in_transaction = False
         tx_hooks: list[Any] | None = getattr(store, "tx_hooks", None)
@@ -187,7 +191,10 @@ class Hooks:
             event = Event.of_blob("blob.deleted", old, request_id)
         else:
             return
-        self._local.event = event
+        with self._recorded_lock:
+            if len(self._recorded) > 10000:  # changes whose request never came back
+                self._recorded.clear()
+            self._recorded[(event.event, event.key, event.etag)] = event
         append_in = getattr(self.outbox, "append_in", None)
         if append_in is not None and self.urls:
             append_in(tx, [event], self.urls)
@@ -205,14 +212,9 @@ class Hooks:
         self.listeners.call(event)
 
     def _blob_event(self, kind: str, info: BlobInfo) -> None:
-        event: Event | None = getattr(self._local, "event", None)
-        self._local.event = None
-        recorded = (
-            self.in_transaction
-            and event is not None
-            and (event.event, event.key, event.etag) == (kind, info.key, f'"{info.etag}"')
-        )
-        if not recorded or event is None:
+        with self._recorded_lock:
+            event = self._recorded.pop((kind, info.key, f'"{info.etag}"'), None)
+        if event is None:
             event = Event.of_blob(kind, info, request_context()[0])
         self._emit(event, recorded=self.in_transaction)
 

@@ -13,6 +13,7 @@ replace) names the rest.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import fcntl
 import io
@@ -23,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from blobstream.errors import NotFound, PreconditionFailed, StorageFull, StorageUnavailable
 from blobstream.storage.keyrange import key_range
@@ -156,6 +157,22 @@ class LocalReader(io.FileIO):
     info: BlobInfo
 
 
+T = TypeVar("T")
+
+
+class _Change:
+    """One writer's change waiting for a group commit (:meth:`LocalStore._commit`)."""
+
+    __slots__ = ("change", "context", "done", "error", "result")
+
+    def __init__(self, change: Callable[[sqlite3.Connection], Any], context: contextvars.Context):
+        self.change = change
+        self.context = context
+        self.done = False
+        self.error: BaseException | None = None
+        self.result: Any = None
+
+
 class LocalWriter:
     """A new version in a temporary file; see :class:`LocalStore` for the commit."""
 
@@ -232,6 +249,8 @@ class LocalStore(LocalUploadsMixin):
         self._ready = False
         self._init_lock = threading.Lock()
         self._write_mutex = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Change] = []
         self._lock_fd: tuple[int, int] | None = None  # (pid, fd): an flock is per process
         if create:
             self._open()
@@ -291,13 +310,73 @@ class LocalStore(LocalUploadsMixin):
         ``index.lock``: SQLite's own busy handler polls with sleeps of up to
         100 ms, which under many small writes cost more than the writes.
         """
+        with self._write_mutex, self._index_flock():
+            yield
+
+    @contextlib.contextmanager
+    def _index_flock(self) -> Iterator[None]:
+        fd = self._lock_file()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _commit(self, change: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``change(tx)`` in a durable write transaction shared with this process's
+        concurrent writers (group commit); return what it returns or raise what it raised.
+
+        Each writer queues its change; whoever then holds the write mutex commits
+        every queued change in one transaction, each in its own savepoint so one
+        failed precondition undoes only its own change, and runs it in its writer's
+        context (Flask's request, for the hooks). Each writer then syncs the WAL
+        itself: the first sync flushes the batch, the rest find it on disk.
+        """
+        item = _Change(change, contextvars.copy_context())
+        with self._queue_lock:
+            self._queue.append(item)
         with self._write_mutex:
-            fd = self._lock_file()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            if not item.done:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit_batch(batch)
+        if item.error is not None:
+            raise item.error
+        try:
+            self._sync_index()
+        except OSError as exc:
+            raise storage_error(exc) from exc
+        return item.result  # type: ignore[no-any-return]
+
+    def _commit_batch(self, batch: list[_Change]) -> None:
+        db = self._db()
+        try:
+            with self._index_flock():
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for item in batch:
+                        db.execute("SAVEPOINT change")
+                        try:
+                            item.result = item.context.run(item.change, db)
+                        except Exception as exc:
+                            db.execute("ROLLBACK TO change")
+                            mapped = isinstance(exc, OSError | sqlite3.Error)
+                            item.error = storage_error(exc) if mapped else exc
+                        db.execute("RELEASE change")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+        except BaseException as exc:
+            failure = storage_error(exc) if isinstance(exc, OSError | sqlite3.Error) else exc
+            for item in batch:
+                if item.error is None:
+                    item.error = failure
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for item in batch:
+                item.done = True
 
     def _lock_file(self) -> int:
         pid = os.getpid()
@@ -392,11 +471,15 @@ class LocalStore(LocalUploadsMixin):
         except (OSError, sqlite3.Error) as exc:
             self._forget_pending(file_id, journal=not from_tmp)
             raise storage_error(exc) from exc
+
+        def swap(tx: sqlite3.Connection) -> tuple[BlobInfo, str] | None:
+            current = self._swap(tx, info, commit.condition)
+            if also is not None:
+                also(tx)
+            return current
+
         try:
-            with self._transaction() as tx:
-                current = self._swap(tx, info, commit.condition)
-                if also is not None:
-                    also(tx)
+            current = self._commit(swap)
         except BaseException:
             self._forget_pending(file_id, journal=not from_tmp)
             raise
@@ -473,7 +556,7 @@ class LocalStore(LocalUploadsMixin):
         raise StorageUnavailable(f"the blob {key!r} is being replaced too often to be read")
 
     def delete(self, key: str, condition: WriteCondition = ALWAYS) -> BlobInfo:
-        with self._transaction() as tx:
+        def remove(tx: sqlite3.Connection) -> tuple[BlobInfo, str]:
             current = self._current(tx, key)
             if current is None:
                 raise NotFound(f"no blob has the key {key!r}")
@@ -482,6 +565,9 @@ class LocalStore(LocalUploadsMixin):
             tx.execute("INSERT OR IGNORE INTO trash (file) VALUES (?)", (current[1],))
             for hook in self.tx_hooks:
                 hook(tx, key, current[0], None)
+            return current
+
+        current = self._commit(remove)
         self._empty_trash(current[1])
         return current[0]
 
