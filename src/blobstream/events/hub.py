@@ -185,6 +185,8 @@ class Hooks:
         request_id, token = request_context()
         if self.quotas is not None:
             self.quotas.on_commit(tx, key, old, new, token)
+        if not self.urls and not self.listeners.by_event:
+            return  # nobody would receive the event
         if new is not None:
             event = Event.of_blob("blob.committed", new, request_id)
         elif old is not None:
