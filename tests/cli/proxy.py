@@ -19,6 +19,7 @@ class CorruptingProxy:
         self.port: int = self.listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.damaged = False
+        self.sent = bytearray()  # every byte clients sent upstream, as forwarded
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []
         self._accepting = threading.Thread(target=self._accept, daemon=True)
@@ -61,6 +62,8 @@ class CorruptingProxy:
                     i = self.offset - seen
                     data = data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :]
                 seen += len(data)
+                if src.getsockname()[1] == self.port:
+                    self.sent += data
                 dst.sendall(data)
         except OSError:
             pass

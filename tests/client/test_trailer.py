@@ -6,7 +6,6 @@ import base64
 import hashlib
 import io
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,25 +22,10 @@ MiB = 1 << 20
 
 
 class RecordingProxy(CorruptingProxy):
-    """Forwards untouched and keeps every byte the client sent upstream."""
+    """Forwards untouched and keeps every byte the client sent upstream (``sent``)."""
 
     def __init__(self, port: int) -> None:
         super().__init__(port, offset=-1, upstream=True)
-        self.sent = bytearray()
-
-    def _pump(self, src: socket.socket, dst: socket.socket, damage: bool) -> None:
-        try:
-            while data := src.recv(1 << 16):
-                if src.getsockname()[1] == self.port:
-                    self.sent += data
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            try:
-                dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
 
 
 @pytest.fixture
