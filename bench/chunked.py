@@ -14,7 +14,6 @@ prints medians and the same-run ratios, and writes nothing to ``docs/``::
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -22,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import MB, SHM, human, make_body, parse_size, put, settle, timed
-from bench.servers import BENCH, PROJECT_BIN, Blobstream, Nginx, Server
+from bench.measure import MB, human, make_body, parse_size, put, settle, timed
+from bench.servers import BENCH, PROJECT_BIN, Blobstream, Nginx, Server, stop_all
 
 
 def cli_put(server: Server, key: str, body: Path) -> tuple[bool, float]:
@@ -103,11 +102,7 @@ def main() -> int:
                 for who, action in tools if rnd % 2 == 0 else tools[::-1]:
                     one("cli-put", who, bs, action)
     finally:
-        for server in servers.values():
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        for path in SHM.glob(f"blobstream-bench-{os.getpid()}-*"):
-            path.unlink()
+        stop_all(servers.values(), workdir)
     _report(rows, size)
     print()
     for what in ("put-cl", "put-chunked"):

@@ -42,6 +42,7 @@ from bench.servers import (
     Nginx,
     Server,
     TusNode,
+    stop_all,
 )
 
 
@@ -135,11 +136,7 @@ def main() -> int:
             print(f"started {server.name} on {server.base} (pid {server.pid})", flush=True)
         run(bench, names)
     finally:
-        for server in servers.values():
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        for body in SHM.glob(f"blobstream-bench-{os.getpid()}-*"):
-            body.unlink()
+        stop_all(servers.values(), workdir)
     results = [r.to_json() for r in bench.results]
     meta = machine()
     settings = {k: v for k, v in os.environ.items() if k.startswith("BENCH_")}

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -284,3 +285,14 @@ class TusNode(Server):
     def command(self) -> list[str]:
         node = shutil.which("node") or "node"
         return [node, str(BENCH / "node" / "server.mjs"), str(self.port), str(self.data)]
+
+
+def stop_all(servers: Iterable[Server], workdir: Path) -> None:
+    """Stop every server, remove the run's directory and this process's bodies in /dev/shm."""
+    from bench.measure import SHM
+
+    for server in servers:
+        server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+    for body in SHM.glob(f"blobstream-bench-{os.getpid()}-*"):
+        body.unlink()
