@@ -1,4 +1,4 @@
-"""A multi-hundred-MiB copy and move with no client traffic and flat server memory."""
+"""A multi-GiB copy and move on every backend with no client traffic and flat server memory."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.copy.conftest import TIMEOUT, PeakRSS, storage_for, traffic
 from tests.support import Server
 
 MIB = 1 << 20
-SIZE = 256 * MIB
+SIZE = 2048 * MIB
 PIECE = os.urandom(MIB)
 
 
@@ -23,7 +23,7 @@ def body() -> Iterator[bytes]:
         yield i.to_bytes(8, "big") + PIECE[8:]
 
 
-@pytest.fixture(scope="module", params=["local", "postgresql"])
+@pytest.fixture(scope="module", params=["local", "postgresql", "s3"])
 def big_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
