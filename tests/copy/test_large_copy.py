@@ -68,3 +68,6 @@ def test_a_large_copy_and_move_send_no_bytes_and_keep_memory_flat(big_server: Se
             check.update(piece)
     assert check.hexdigest() == digest.hexdigest()
     assert requests.head(f"{big_server.url}/blobs/{src}", timeout=TIMEOUT).status_code == 404
+    for key in (copied, moved):  # 4 GiB the session's store would otherwise keep
+        gone = requests.delete(f"{big_server.url}/blobs/{key}", timeout=TIMEOUT)
+        assert gone.status_code == 204
