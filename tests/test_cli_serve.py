@@ -149,3 +149,25 @@ def test_sigterm_when_idle_exits_cleanly(tmp_path: Path) -> None:
     srv.stop()
     assert srv.proc.returncode == 0, srv.log()
     assert time.monotonic() - started < 10
+
+
+def test_metrics_directories_of_killed_servers_are_removed_at_start(tmp_path: Path) -> None:
+    """The per-run Prometheus directory outlives a ``kill -9``; the next start removes it,
+    and a clean stop removes the server's own."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    killed = temp / f"blobstream-metrics-{exited.pid}-abc123"
+    killed.mkdir()
+    (killed / "counter_1.db").write_bytes(b"x")
+    unrelated = temp / "blobstream-metrics-notapid"
+    unrelated.mkdir()
+    srv = Server((tmp_path / "data").as_uri(), tmp_path / "server.log", env={"TMPDIR": str(temp)})
+    with srv:
+        assert not killed.exists()
+        assert unrelated.exists()
+        assert srv.proc is not None
+        own = list(temp.glob(f"blobstream-metrics-{srv.proc.pid}-*"))
+        assert len(own) == 1
+    assert not own[0].exists()

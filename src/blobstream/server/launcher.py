@@ -88,6 +88,31 @@ class CloseWhenAsked:
         return self.app(environ, start)
 
 
+METRICS_PREFIX = "blobstream-metrics-"
+
+
+def _remove_dead_metrics_dirs() -> None:
+    """Remove the metrics directories of servers that were killed (``kill -9`` skips the
+    clean-up at exit); their names carry the master's pid."""
+    from blobstream.storage.local import pid_alive
+
+    base = tempfile.gettempdir()
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return
+    for entry in entries:
+        pid, _, rest = entry.name.removeprefix(METRICS_PREFIX).partition("-")
+        if not entry.name.startswith(METRICS_PREFIX) or not pid.isdigit() or not rest:
+            continue
+        try:
+            made = entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        if entry.is_dir(follow_symlinks=False) and not pid_alive(int(pid), made):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
 def _child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
@@ -169,7 +194,8 @@ def serve(options: ServeOptions) -> None:
     open_store(options.storage).close()
     util.write_error = write_problem  # workers are forked from here and inherit it
     master = os.getpid()
-    metrics_dir = tempfile.mkdtemp(prefix="blobstream-metrics-")
+    _remove_dead_metrics_dirs()
+    metrics_dir = tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{master}-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
         _Gunicorn(options).run()
