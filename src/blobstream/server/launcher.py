@@ -2,7 +2,8 @@
 
 Werkzeug's development server has no sendfile and sends duplicate ``Date``
 headers; the sync worker's timeout would kill a long transfer. With gthread the
-timeout is a heartbeat of the worker, not a limit on a request.
+timeout is a heartbeat of the worker, not a limit on a request. The worker is
+gthread with guards against idle and slow clients (:mod:`blobstream.server.worker`).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         o = self.options
         settings: dict[str, Any] = {
             "bind": [f"[{o.host}]:{o.port}" if ":" in o.host else f"{o.host}:{o.port}"],
-            "worker_class": "gthread",
+            "worker_class": "blobstream.server.worker.GuardedThreadWorker",
             "workers": o.workers,
             "threads": o.threads,
             "timeout": o.timeout,
