@@ -94,7 +94,7 @@ def large(b: Bench) -> None:
         for server in b.rotated(names, rnd):
             if server.name in held:
                 server.delete(held.pop(server.name))
-            settle(size)
+            settle()
             key = f"large/{b.run_id}-{rnd}-cl"
             ok, seconds, rss, cpu = timed(server, put, key, body)
             b.add(
@@ -111,7 +111,7 @@ def large(b: Bench) -> None:
             held[server.name] = key
         for server in b.rotated(chunked_names, rnd):
             server.delete(held.pop(server.name))
-            settle(size)
+            settle()
             key = f"large/{b.run_id}-{rnd}-chunked"
             ok, seconds, rss, cpu = timed(server, put, key, body, chunked=True)
             b.add(
@@ -178,7 +178,7 @@ def sizes(b: Bench) -> None:
         for rnd in range(b.config.rounds):
             for server in b.rotated(["blobstream", "nginx"], rnd):
                 key = f"sizes/{b.run_id}-{human(size)}-{rnd}"
-                settle(size)
+                settle()
                 ok, seconds, rss, cpu = timed(server, put, key, body)
                 b.add(Result(f"put-cl@{human(size)}", server.name, _rate(size, seconds),
                              round=rnd, rss=rss, ok=ok, extra=cpu))  # fmt: skip
@@ -228,7 +228,7 @@ def concurrency(b: Bench) -> None:
     for n in b.config.concurrency:
         for rnd in range(b.config.rounds):
             for server in b.rotated(["blobstream", "nginx"], rnd):
-                settle((n - n // 2) * size)
+                settle()
                 seconds, errors, rss = _concurrent(server, n, body, size, f"{b.run_id}-{n}-{rnd}")
                 b.add(Result(f"concurrent-{n}x{human(size)}", server.name,
                              _rate(n * size, seconds), round=rnd, rss=rss, ok=errors == 0,
@@ -425,7 +425,7 @@ def tus(b: Bench) -> None:
     body = make_body(size, f"tus-{human(size)}")
     for rnd in range(b.config.rounds):
         for server in b.rotated(names, rnd):
-            settle(size)
+            settle()
             location = _tus_create(server.base, paths[server.name], size, f"tus/{b.run_id}-{rnd}")
             ok, seconds, rss, cpu = timed(server, _tus_patch, location, body)
             b.add(Result(f"tus-patch@{human(size)}", server.name, _rate(size, seconds),
