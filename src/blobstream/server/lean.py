@@ -30,6 +30,7 @@ from typing import IO, Any, cast
 from urllib.parse import quote
 
 from flask import Flask, Request
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.http import HTTP_STATUS_CODES
 
 from blobstream.auth.hook import ANONYMOUS, auth_state
@@ -66,14 +67,6 @@ _KEY_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug leaves unquoted in a URL path (url
 
 def _status(code: int) -> str:
     return f"{code} {HTTP_STATUS_CODES.get(code, 'UNKNOWN').upper()}"
-
-
-def _header_getter(environ: dict[str, Any]) -> Callable[[str], str | None]:
-    def get(name: str) -> str | None:
-        value = environ.get("HTTP_" + name.upper().replace("-", "_"))
-        return None if value is None else str(value)
-
-    return get
 
 
 class _Tracked:
@@ -172,7 +165,7 @@ class LeanBlobs:
         stream = cast(IO[bytes], reader)
         try:
             plan = plan_response(
-                method, _header_getter(environ), info.size, info.etag, info.last_modified,
+                method, EnvironHeaders(environ).get, info.size, info.etag, info.last_modified,
                 info.content_type, info.sha256, None,
             )  # fmt: skip
         except BlobstreamError:

@@ -342,33 +342,23 @@ class LocalStore(LocalUploadsMixin):
                 self._commit_batch(batch)
         if item.error is not None:
             raise item.error
-        try:
-            self._sync_index()
-        except OSError as exc:
-            raise storage_error(exc) from exc
+        self._sync_index()
         return item.result  # type: ignore[no-any-return]
 
     def _commit_batch(self, batch: list[_Change]) -> None:
         db = self._db()
         try:
-            with self._index_flock():
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    for item in batch:
-                        db.execute("SAVEPOINT change")
-                        try:
-                            item.result = item.context.run(item.change, db)
-                        except Exception as exc:
-                            db.execute("ROLLBACK TO change")
-                            mapped = isinstance(exc, OSError | sqlite3.Error)
-                            item.error = storage_error(exc) if mapped else exc
-                        db.execute("RELEASE change")
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
+            with self._index_flock(), self._begun(db):
+                for item in batch:
+                    db.execute("SAVEPOINT change")
+                    try:
+                        item.result = item.context.run(item.change, db)
+                    except Exception as exc:
+                        db.execute("ROLLBACK TO change")
+                        item.error = storage_error(exc)
+                    db.execute("RELEASE change")
         except BaseException as exc:
-            failure = storage_error(exc) if isinstance(exc, OSError | sqlite3.Error) else exc
+            failure = storage_error(exc)
             for item in batch:
                 if item.error is None:
                     item.error = failure
@@ -377,6 +367,18 @@ class LocalStore(LocalUploadsMixin):
         finally:
             for item in batch:
                 item.done = True
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _begun(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any failure."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def _lock_file(self) -> int:
         pid = os.getpid()
@@ -396,29 +398,26 @@ class LocalStore(LocalUploadsMixin):
         """
         db = self._db()
         try:
-            with self._writing():
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-            if durable:
-                self._sync_index()
+            with self._writing(), self._begun(db):
+                yield db
         except (OSError, sqlite3.Error) as exc:
             raise storage_error(exc) from exc
+        if durable:
+            self._sync_index()
 
     def _sync_index(self) -> None:
         """Flush the index's WAL (the commits so far) to disk, as ``synchronous=FULL`` would."""
         try:
-            fd = os.open(self.root / "index.sqlite3-wal", os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:  # not in WAL mode (a filesystem without shared memory)
-            fd = os.open(self.root / "index.sqlite3", os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
+            try:
+                fd = os.open(self.root / "index.sqlite3-wal", os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:  # not in WAL mode (a filesystem without shared memory)
+                fd = os.open(self.root / "index.sqlite3", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise storage_error(exc) from exc
 
     def data_path(self, file_id: str) -> Path:
         return self.data_dir / file_id[:2] / file_id
