@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from typing import Any
 
 import pytest
@@ -54,7 +55,7 @@ def sources(data: bytes) -> dict[str, Any]:
     }
 
 
-SIZES = [0, 1, C - 1, C, C + 1, T - 1, T, T + 1, T + 3 * C + 7]
+SIZES = sorted({0, 1, C - 1, C, C + 1, T - 1, T, T + 1, T + 3 * C + 7})
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -216,3 +217,50 @@ def test_small_chunk_size() -> None:
     assert result.size == 1000
     assert sink.getvalue() == PAYLOAD[:1000]
     assert max(progress) == 64
+
+
+class CheckingSink:
+    """Hashes what it is given on the spot: a buffer reused too soon shows up as a
+    digest that differs from the one of the source."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def test_concurrent_copies_never_share_a_buffer() -> None:
+    """Buffers and helper threads are reused across copies; twelve copies at once, each
+    of a body no other copy has, more than the pipelines there are, failing ones among
+    them, each sees exactly its own bytes, hashed and written."""
+    bodies = [os.urandom(T + (i + 1) * C // 2 + i) for i in range(12)]
+    outcomes: dict[int, Any] = {}
+
+    def run(i: int) -> None:
+        for round_ in range(3):
+            if (i + round_) % 4 == 0:
+                try:
+                    copy_stream(io.BytesIO(bodies[i]), FailingSink(C), length=len(bodies[i]))
+                except OSError:
+                    continue
+                outcomes[i] = AssertionError("a failing sink did not fail")
+                return
+            sink = CheckingSink()
+            result = copy_stream(io.BytesIO(bodies[i]), sink, length=len(bodies[i]))
+            want = hashlib.sha256(bodies[i]).hexdigest()
+            got = (result.size, result.sha256, sink.sha256.hexdigest())
+            if got != (len(bodies[i]), want, want):
+                outcomes[i] = AssertionError(f"copy {i} round {round_} got other bytes")
+                return
+        outcomes[i] = None
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert outcomes == dict.fromkeys(range(len(bodies)))

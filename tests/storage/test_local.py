@@ -141,3 +141,27 @@ def test_concurrent_commits_succeed_or_fail_each_on_its_own(tmp_path: Path) -> N
         assert local_leftovers(store) == []
     finally:
         store.close()
+
+
+M = 1 << 20
+
+
+@pytest.mark.parametrize(
+    ("written", "flushed", "due"),
+    [
+        (M - 1, 0, False),  # less than the smallest step
+        (M, 0, True),  # a 1 MiB body starts its writeback at once
+        (4 * M, 3 * M, True),  # up to 4 MiB: every 1 MiB
+        (5 * M, 4 * M, False),  # then a quarter of what is written
+        (6 * M, 4 * M, True),
+        (16 * M, 12 * M, True),
+        (16 * M, 13 * M, False),
+        (64 * M, 48 * M, True),  # from 64 MiB on: every 16 MiB
+        (1024 * M, 1009 * M, False),
+        (1024 * M, 1008 * M, True),
+    ],
+)
+def test_writeback_starts_at_a_quarter_of_the_body(written: int, flushed: int, due: bool) -> None:
+    from blobstream.storage.local import writeback_due
+
+    assert writeback_due(written, flushed) is due

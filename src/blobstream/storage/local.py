@@ -97,8 +97,17 @@ def pid_alive(pid: int, since: float | None = None) -> bool:
 # fsync at commit waits only for the tail instead of for gigabytes at once
 # (measured here: 2 GiB written and fsynced in 0.79 s instead of 1.16 s, median).
 # Every 16 MiB rather than 64: a 64 MiB body then waits 6 ms at the fsync instead
-# of 23 ms and is written 18 % sooner; steps of 4-8 MiB gained nothing more.
+# of 23 ms and is written 18 % sooner; steps of 4-8 MiB gained nothing more there.
+# A smaller body starts its writeback sooner (a quarter of what it has written,
+# at least 1 MiB): a 16 MiB body waited 7-9 ms at the fsync for all of itself,
+# with steps of a quarter it waits about 2 ms for the last one.
 WRITEBACK_STEP = 16 << 20
+WRITEBACK_MIN = 1 << 20
+
+
+def writeback_due(written: int, flushed: int) -> bool:
+    """Whether bytes ``flushed..written`` of a new file are enough to start writing out."""
+    return written - flushed >= min(WRITEBACK_STEP, max(WRITEBACK_MIN, written >> 2))
 
 
 def _sync_file_range() -> Callable[[int, int, int], object] | None:
@@ -198,7 +207,7 @@ class LocalWriter:
                 view = view[n or 0 :]
         except OSError as exc:
             raise storage_error(exc) from exc
-        if start_writeback is not None and self.written - self.flushed >= WRITEBACK_STEP:
+        if start_writeback is not None and writeback_due(self.written, self.flushed):
             # A hint only: the fsync in commit() is what makes the data durable.
             start_writeback(self.file.fileno(), self.flushed, self.written - self.flushed)
             self.flushed = self.written
