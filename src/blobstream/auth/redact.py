@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -52,13 +53,49 @@ def install_filter(logger: logging.Logger) -> None:
         handler.addFilter(redacting)
 
 
+# The launcher's access-log format: client, request line, status, bytes, microseconds.
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus'
+
+
 class RedactingLogger(Logger):  # type: ignore[misc]
-    """gunicorn's logger with signatures taken out of the request line and query."""
+    """gunicorn's logger with signatures taken out of the request line and query.
+
+    With the launcher's own access-log format it writes the line itself: gunicorn
+    builds some thirty atoms per request (every request and response header, a
+    formatted date, the pid) and wraps them in a dict that escapes each one, to
+    print five of them, which cost 5 % of a ranged GET's CPU here. The line is the
+    same, quotes escaped alike; any other format goes through gunicorn's atoms.
+    """
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         install_filter(self.error_log)
         install_filter(self.access_log)
+        self._own_format = cfg.access_log_format == ACCESS_LOG_FORMAT
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if not self._own_format or not self.access_log_enabled:
+            super().access(resp, req, environ, request_time)
+            return
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        line = "{} {} {}".format(
+            environ["REQUEST_METHOD"], environ["RAW_URI"], environ["SERVER_PROTOCOL"]
+        )
+        micros = request_time.seconds * 1_000_000 + request_time.microseconds
+        host = environ.get("REMOTE_ADDR", "-")
+        try:
+            self.access_log.info(
+                '%s "%s" %s %s %sus',
+                host.replace('"', '\\"') if isinstance(host, str) else host,
+                line.replace('"', '\\"'),
+                status,
+                getattr(resp, "sent", None),
+                micros,
+            )
+        except Exception:
+            self.error(traceback.format_exc())
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> Any:
         atoms = super().atoms(resp, req, environ, request_time)

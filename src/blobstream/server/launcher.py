@@ -21,6 +21,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from blobstream.auth.redact import ACCESS_LOG_FORMAT
+
 log = logging.getLogger("blobstream")
 
 
@@ -157,7 +159,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "keepalive": 5,
             "accesslog": "-",
             "errorlog": "-",
-            "access_log_format": '%(h)s "%(r)s" %(s)s %(B)s %(D)sus',
+            "access_log_format": ACCESS_LOG_FORMAT,
             "child_exit": _child_exit,
             "post_fork": _post_fork,
             "pre_request": _remember_request,
