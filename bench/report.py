@@ -63,23 +63,26 @@ def ratio_table(med: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
         "|---|---|---:|---:|---:|---:|---|---:|---|",
     ]
     for scenario in med:
-        mine = med[scenario].get("blobstream")
-        if mine is None:
-            continue
-        base = _base(scenario)
-        for other, target in TARGETS.get(base, []):
-            theirs = med[scenario].get(other)
-            if theirs is None or not theirs["median"]:
+        # blobstream as served by default, then its variants (bs-direct, other backends)
+        variants = sorted(name for name in med[scenario] if name.startswith("bs-"))
+        for name in ["blobstream", *variants]:
+            mine = med[scenario].get(name)
+            if mine is None:
                 continue
-            ratio = mine["median"] / theirs["median"]
-            failed = mine["failed"] + theirs["failed"]
-            verdict = "" if target is None else (" ✅" if ratio >= target else " ❌")
-            target_text = "report" if target is None else f"≥ {target:.1f}×"
-            lines.append(
-                f"| {scenario} | {other} | **{ratio:.2f}×**{verdict} | {target_text} "
-                f"| {_fmt(mine['median'])} | {_fmt(theirs['median'])} | {mine['unit']} "
-                f"| {mine['rss'] / MiB:.0f} MiB | {mine['n']} ({failed}) |"
-            )
+            label = scenario if name == "blobstream" else f"{scenario} ({name})"
+            for other, target in TARGETS.get(_base(scenario), []):
+                theirs = med[scenario].get(other)
+                if theirs is None or not theirs["median"]:
+                    continue
+                ratio = mine["median"] / theirs["median"]
+                failed = mine["failed"] + theirs["failed"]
+                verdict = "" if target is None else (" ✅" if ratio >= target else " ❌")
+                target_text = "report" if target is None else f"≥ {target:.1f}×"
+                lines.append(
+                    f"| {label} | {other} | **{ratio:.2f}×**{verdict} | {target_text} "
+                    f"| {_fmt(mine['median'])} | {_fmt(theirs['median'])} | {mine['unit']} "
+                    f"| {mine['rss'] / MiB:.0f} MiB | {mine['n']} ({failed}) |"
+                )
     return lines
 
 

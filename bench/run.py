@@ -125,6 +125,10 @@ def main() -> int:
         "copyparty": Copyparty(workdir),
         "tus-node": TusNode(workdir),
     }
+    # The local backend with O_DIRECT uploads beside the default, on large bodies.
+    direct = Blobstream(workdir, label="bs-direct")
+    direct.storage += "?direct=1"
+    servers[direct.name] = direct
     for url in cfg.extra_storage:
         label = "bs-" + url.split(":", 1)[0]
         servers[label] = Blobstream(workdir, storage=url, label=label)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from blobstream.errors import BlobstreamError
 from blobstream.storage.protocol import (
@@ -51,13 +51,26 @@ def local_path(url: str) -> str:
     return path
 
 
+def url_flag(url: str, name: str) -> bool:
+    """A yes/no query parameter of a storage URL (``?direct=1``); absent is no."""
+    values = parse_qs(urlsplit(url).query, keep_blank_values=True).get(name, [])
+    if not values:
+        return False
+    value = values[-1].lower()
+    if value in ("1", "true", "on", "yes"):
+        return True
+    if value in ("0", "false", "off", "no"):
+        return False
+    raise InvalidStorageURL(f"{url!r}: {name}={values[-1]!r} is neither 1 nor 0")
+
+
 def open_store(url: str, *, create: bool = True) -> BlobStore:
     """Open the backend a storage URL names; a bad URL raises :class:`InvalidStorageURL`."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "file":
         from blobstream.storage.local import LocalStore
 
-        return LocalStore(local_path(url), url=url, create=create)
+        return LocalStore(local_path(url), url=url, create=create, direct=url_flag(url, "direct"))
     if scheme in ("postgres", "postgresql"):
         from blobstream.storage.postgres import PostgresStore
 
