@@ -97,9 +97,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
-def test_full_disk_is_507_and_leaves_nothing(small_disk: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("direct", [False, True], ids=["buffered", "direct"])
+def test_full_disk_is_507_and_leaves_nothing(
+    small_disk: Path, tmp_path: Path, direct: bool
+) -> None:
     root = small_disk / "data"
-    with Server(root.as_uri(), tmp_path / "server.log") as srv:
+    url = root.as_uri() + ("?direct=1" if direct else "")
+    with Server(url, tmp_path / "server.log") as srv:
         previous = os.urandom(1 << 20)
         assert put(srv, "previous", previous).status_code == 201
         body_file = tmp_path / "huge"
