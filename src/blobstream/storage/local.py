@@ -253,11 +253,11 @@ class LocalWriter:
         fd = self.file.fileno()
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         try:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT if on else flags & ~_O_DIRECT)
+            fcntl.fcntl(fd, fcntl.F_SETFL, (flags | _O_DIRECT) if on else (flags & ~_O_DIRECT))
         except OSError as exc:
             if not on or exc.errno != errno.EINVAL:
                 raise
-            self._can_direct = False  # a filesystem without O_DIRECT (tmpfs): buffered
+            self._can_direct = False  # a filesystem without O_DIRECT (tmpfs before 6.6)
             return
         self._direct = on
 
