@@ -71,9 +71,7 @@ class _BufferPool:
                 return self._idle.pop()
         return mmap.mmap(-1, CHUNK_SIZE)
 
-    def give(self, buf: PieceBuffer) -> None:
-        if not isinstance(buf, mmap.mmap):
-            return
+    def give(self, buf: mmap.mmap) -> None:
         with self._lock:
             if len(self._idle) < self.KEEP:
                 self._idle.append(buf)
@@ -269,13 +267,16 @@ class _Consumer:
 
     def put(self, buf: PieceBuffer, piece: memoryview) -> None:
         if not self._pipelined:
-            for hasher in self.hashers:
-                hasher.update(piece)
+            self._hash(piece)
             self._write(piece)
         else:
             item = _Piece(buf, piece)
             self._to_hash.put(item)
             self._to_write.put(item)
+
+    def _hash(self, piece: memoryview) -> None:
+        for hasher in self.hashers:
+            hasher.update(piece)
 
     def _write(self, piece: memoryview) -> None:
         try:
@@ -293,21 +294,14 @@ class _Consumer:
         if done:
             self._free.put(item.buf)
 
-    def _hash_run(self) -> None:
-        while (item := self._to_hash.get()) is not None:
+    def _serve(
+        self, pieces: queue.Queue[_Piece | None], work: Callable[[memoryview], None]
+    ) -> None:
+        """A helper thread's loop: ``work`` on each piece until the end (``None``)."""
+        while (item := pieces.get()) is not None:
             if self._error is None:
                 try:
-                    for hasher in self.hashers:
-                        hasher.update(item.view)
-                except BaseException as exc:  # handed to the reading thread
-                    self._error = exc
-            self._release(item)
-
-    def _write_run(self) -> None:
-        while (item := self._to_write.get()) is not None:
-            if self._error is None:
-                try:
-                    self._write(item.view)
+                    work(item.view)
                 except BaseException as exc:  # handed to the reading thread
                     self._error = exc
             self._release(item)
@@ -315,7 +309,10 @@ class _Consumer:
     def __enter__(self) -> _Consumer:
         if self._pipelined:
             helpers = _helper_threads()
-            self._helpers = [helpers.submit(self._hash_run), helpers.submit(self._write_run)]
+            self._helpers = [
+                helpers.submit(self._serve, self._to_hash, self._hash),
+                helpers.submit(self._serve, self._to_write, self._write),
+            ]
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -105,8 +105,10 @@ def _remove_dead_metrics_dirs() -> None:
     except OSError:
         return
     for entry in entries:
+        if not entry.name.startswith(METRICS_PREFIX):
+            continue
         pid, _, rest = entry.name.removeprefix(METRICS_PREFIX).partition("-")
-        if not entry.name.startswith(METRICS_PREFIX) or not pid.isdigit() or not rest:
+        if not pid.isdigit() or not rest:
             continue
         try:
             made = entry.stat(follow_symlinks=False).st_mtime

@@ -78,11 +78,11 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             self.cfg.limit_request_field_size + 2
         )
         sock = conn.sock
-        start = 0  # where the end of the head may begin: only new bytes are searched
+        complete = _head_complete(data, 0)
         closed = False
         try:
             sock.setblocking(False)
-            while not _head_complete(data, start) and len(data) <= limit:
+            while not complete and len(data) <= limit:
                 try:
                     piece = sock.recv(65536)
                 except BlockingIOError:
@@ -90,8 +90,9 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
                 if not piece:
                     closed = True  # the parser sees what there is
                     break
-                start = max(0, len(data) - 3)
+                start = max(0, len(data) - 3)  # only new bytes can end the head
                 data += piece
+                complete = _head_complete(data, start)
         except OSError:
             closed = True
         finally:
@@ -100,7 +101,7 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             except OSError:
                 pass
             unreader.unread(bytes(data))
-        if closed or _head_complete(data, 0) or len(data) > limit:
+        if closed or complete or len(data) > limit:
             conn.blobstream_head_deadline = None
             return _READY
         deadline = getattr(conn, "blobstream_head_deadline", None)

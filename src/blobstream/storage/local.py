@@ -301,7 +301,7 @@ class LocalStore(LocalUploadsMixin):
         """
         self.root = Path(root).resolve()
         self.url = url or self.root.as_uri()
-        self.direct = direct and bool(_O_DIRECT)
+        self.direct = direct  # honoured where O_DIRECT exists (direct_ready)
         self.tmp_dir = self.root / "tmp"
         self.data_dir = self.root / "data"
         self._data_str = str(self.data_dir)
