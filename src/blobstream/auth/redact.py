@@ -71,10 +71,10 @@ class RedactingLogger(Logger):  # type: ignore[misc]
         super().setup(cfg)
         install_filter(self.error_log)
         install_filter(self.access_log)
-        self._own_format = cfg.access_log_format == ACCESS_LOG_FORMAT
+        self.own_format = cfg.access_log_format == ACCESS_LOG_FORMAT
 
     def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
-        if not self._own_format or not self.access_log_enabled:
+        if not self.own_format or not self.access_log_enabled:
             super().access(resp, req, environ, request_time)
             return
         status = resp.status

@@ -40,6 +40,7 @@ from blobstream.errors import BlobstreamError
 from blobstream.events.hub import HOOKS_KEY, REQUEST_ID_HEADER, Hooks, request_id_of
 from blobstream.http.keys import validate_key
 from blobstream.http.problem import PROBLEM_JSON, problem_from_error
+from blobstream.http.ranges import ByteSpan
 from blobstream.ingest import store_stream
 from blobstream.server import metrics
 from blobstream.server.receive import content_type_of, declared_length, expected_of, write_condition
@@ -65,6 +66,14 @@ _TO_FLASK = ("HTTP_ORIGIN", "HTTP_BLOBSTREAM_COPY_SOURCE", "HTTP_BLOBSTREAM_FOLL
 _KEY_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug leaves unquoted in a URL path (url_for)
 
 
+def _key(path: str) -> str | None:
+    """The blob key of a ``/blobs/{key}`` WSGI path, if it is a valid one."""
+    try:
+        return validate_key(path[len(PREFIX) :].encode("latin-1").decode("utf-8"))
+    except (UnicodeError, BlobstreamError):
+        return None
+
+
 def _status(code: int) -> str:
     return f"{code} {HTTP_STATUS_CODES.get(code, 'UNKNOWN').upper()}"
 
@@ -84,6 +93,37 @@ class _Tracked:
             close = getattr(self.body, "close", None)
             if close is not None:
                 close()
+        finally:
+            self.done()
+
+
+class _Download:
+    """What a prepared ``GET`` sends: nothing, one span of the blob or multipart parts.
+    ``done`` ends the transfer's in-flight count; :meth:`close` closes and ends it."""
+
+    __slots__ = ("done", "parts", "span", "stream")
+
+    def __init__(self, stream: IO[bytes], done: Callable[[], None]) -> None:
+        self.stream = stream
+        self.done = done
+        self.span: ByteSpan | None = None
+        self.parts: Iterator[bytes] | None = None
+
+    def small(self) -> bytes:
+        """The whole (short) span, read at once; the stream is closed."""
+        assert self.span is not None
+        try:
+            self.stream.seek(self.span.start)
+            data = self.stream.read(self.span.length)
+        finally:
+            self.stream.close()
+        if len(data) != self.span.length:
+            raise OSError("the blob is shorter than its index entry")
+        return data
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
         finally:
             self.done()
 
@@ -123,15 +163,24 @@ class LeanBlobs:
         ):
             return self.flask(environ, start_response)
         principal = self._principal(environ, Role.WRITE if method == "PUT" else Role.READ)
-        if principal is None:
-            return self.flask(environ, start_response)
-        try:
-            key = validate_key(path[len(PREFIX) :].encode("latin-1").decode("utf-8"))
-        except (UnicodeError, BlobstreamError):
+        key = _key(path)
+        if principal is None or key is None:
             return self.flask(environ, start_response)
         if method == "PUT":
             return self._put(environ, start_response, key, principal)
         return self._get(environ, start_response, method, key)
+
+    def plain_get(
+        self, environ: dict[str, Any]
+    ) -> tuple[str, list[tuple[str, str]], _Download] | None:
+        """:meth:`prepare_get` for a ``GET``/``HEAD`` of ``/blobs/{key}`` with no query
+        that this path answers; ``None`` when Flask would (the worker's shortcut)."""
+        if any(name in environ for name in _TO_FLASK) or self.auth.cors.origins:
+            return None
+        key = _key(environ["PATH_INFO"])
+        if key is None or self._principal(environ, Role.READ) is None:
+            return None
+        return self.prepare_get(environ, environ["REQUEST_METHOD"], key)
 
     def _principal(self, environ: dict[str, Any], needed: Role) -> Principal | None:
         """Who sends the request, when this path can tell; None sends it to Flask."""
@@ -150,19 +199,20 @@ class LeanBlobs:
 
     # -- GET and HEAD -----------------------------------------------------------------
 
-    def _get(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], method: str, key: str
-    ) -> Any:
+    def prepare_get(
+        self, environ: dict[str, Any], method: str, key: str
+    ) -> tuple[str, list[tuple[str, str]], _Download] | None:
+        """Status, headers and body of a ``GET``/``HEAD`` of ``key``, counted in the
+        metrics; ``None`` when the blueprint must answer (nothing is counted then)."""
         if environ.get("CONTENT_LENGTH") not in (None, "", "0") or (
             "HTTP_TRANSFER_ENCODING" in environ
         ):
-            return self.flask(environ, start_response)  # it closes the connection
+            return None  # the blueprint closes the connection
         try:
             reader = self.state.store.open(key)
         except BlobstreamError:
-            return self.flask(environ, start_response)
+            return None
         info = reader.info
-        stream = cast(IO[bytes], reader)
         try:
             plan = plan_response(
                 method, EnvironHeaders(environ).get, info.size, info.etag, info.last_modified,
@@ -170,7 +220,7 @@ class LeanBlobs:
             )  # fmt: skip
         except BlobstreamError:
             reader.close()
-            return self.flask(environ, start_response)
+            return None
         except BaseException:
             reader.close()
             raise
@@ -186,35 +236,45 @@ class LeanBlobs:
         gauge = metrics.IN_FLIGHT.labels(ROUTE)
         gauge.inc()
         metrics.count(ROUTE, method, plan.status, None, plan.length)
+        download = _Download(cast(IO[bytes], reader), gauge.dec)
+        if plan.spans is not None and method != "HEAD" and plan.length > 0:
+            if plan.boundary is not None:
+                download.parts = _multipart(
+                    download.stream, plan.spans, info.size, info.content_type, plan.boundary
+                )
+            else:
+                download.span = plan.spans[0]
+        return _status(plan.status), headers, download
+
+    def _get(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], method: str, key: str
+    ) -> Any:
+        prepared = self.prepare_get(environ, method, key)
+        if prepared is None:
+            return self.flask(environ, start_response)
+        status, headers, download = prepared
+        stream, span = download.stream, download.span
         body: Any
         try:
-            if plan.spans is None or method == "HEAD" or plan.length == 0:
-                reader.close()
-                body = _Tracked([], gauge.dec)
-            elif plan.boundary is None and plan.length <= SMALL:
-                # One read and one write: cheaper than setting up sendfile for a few KiB.
-                reader.seek(plan.spans[0].start)
-                data = reader.read(plan.length)
-                reader.close()
-                if len(data) != plan.length:
-                    raise OSError(f"the blob {key!r} is shorter than its index entry")
-                body = _Tracked([data], gauge.dec)
-            elif plan.boundary is not None:
-                parts = _multipart(stream, plan.spans, info.size, info.content_type, plan.boundary)
-                body = _Tracked(_closing_iter(parts, stream), gauge.dec)
+            if download.parts is not None:
+                body = _Tracked(_closing_iter(download.parts, stream), download.done)
+            elif span is None:
+                stream.close()
+                body = _Tracked([], download.done)
+            elif span.length <= SMALL:
+                body = _Tracked([download.small()], download.done)
             elif "wsgi.file_wrapper" in environ and str(
                 environ.get("SERVER_SOFTWARE", "")
             ).startswith("gunicorn"):
                 # gunicorn's sendfile stops at Content-Length, so a range needs no wrapper.
-                reader.seek(plan.spans[0].start)
-                body = _tracked_file(environ, stream, gauge.dec)
+                stream.seek(span.start)
+                body = _tracked_file(environ, stream, download.done)
             else:
-                body = _Tracked(_closing_iter(_read_span(stream, plan.spans[0]), stream), gauge.dec)
+                body = _Tracked(_closing_iter(_read_span(stream, span), stream), download.done)
         except BaseException:
-            reader.close()
-            gauge.dec()
+            download.close()
             raise
-        start_response(_status(plan.status), headers)
+        start_response(status, headers)
         return body
 
     # -- PUT --------------------------------------------------------------------------

@@ -23,7 +23,18 @@ next request, as long as no other connection is waiting for a thread, and
 answers it itself. A video player seeking or a client uploading many small
 blobs sends its next request well within that; an idle client costs the thread
 five milliseconds. Measured A/B on 2 cores: server CPU per 1 MiB ranged GET
-−34 %, per 4 KiB GET −8 %, per 4 KiB PUT −12 to −25 %.
+−19 %, per 4 KiB GET −8 %, per 4 KiB PUT −20 %.
+
+And it answers plain downloads itself. For a ``GET`` or ``HEAD`` of
+``/blobs/{key}`` whose head :func:`blobstream.http.head.parse_simple_head`
+accepts (nothing to interpret: no query, body, upgrade, repeated or odd header)
+and that the lean path answers (:meth:`LeanBlobs.plain_get`), the worker writes
+the response with gunicorn's own default headers and ``sendfile``s the span,
+skipping gunicorn's parser, environ and response writer, which cost more than
+the application's part of such a request. Every other request, and every one
+the lean path hands to Flask, goes the general way with the same bytes. Access
+log, metrics, keep-alive and pipelining are as before. Measured A/B: server
+CPU per 1 MiB ranged GET −37 %, per 4 KiB GET −33 %.
 
 Request bodies have their own timeout (``BLOBSTREAM_BODY_TIMEOUT``, see
 :mod:`blobstream.auth.limits`); responses are never cut.
@@ -31,12 +42,22 @@ Request bodies have their own timeout (``BLOBSTREAM_BODY_TIMEOUT``, see
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import time
-from typing import Any
+from datetime import timedelta
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any, cast
 
 from gunicorn.workers import gthread
+
+from blobstream.http.head import parse_simple_head
+
+if TYPE_CHECKING:
+    from blobstream.server.lean import LeanBlobs, _Download
+
+PREFIX = "/blobs/"
 
 FIRST_BYTE_WAIT = 0.05
 KEEPALIVE_LINGER = 0.005
@@ -61,9 +82,17 @@ def header_timeout() -> float:
 class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
     """gthread with a short first-byte wait and a deadline on each request head."""
 
+    alive: bool
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_timeout = header_timeout()
+        self._plain: LeanBlobs | bool | None = None  # None: not looked up yet
+        self._limits = (
+            self.cfg.limit_request_line,
+            self.cfg.limit_request_fields,
+            self.cfg.limit_request_field_size,
+        )
 
     def handle(self, conn: Any) -> Any:
         result = self._handle_one(conn)
@@ -105,7 +134,87 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             return gthread._DEFER  # the poller brings it back when more bytes come
         if head is _LATE:
             return False  # 408 sent; the connection is closed
+        if self._plain is not False:
+            answered = self._answer_plain(conn)
+            if answered is not None:
+                return answered
         return super().handle(conn)
+
+    # -- the shortcut for plain downloads ----------------------------------------------
+
+    def _plain_path(self) -> LeanBlobs | None:
+        """The standalone server's lean path, when this worker may answer plain
+        downloads itself: the launcher's app, access-log format and plain TCP."""
+        from blobstream.server.lean import LeanBlobs
+
+        lean = getattr(getattr(self.wsgi, "app", None), "wsgi_app", None)
+        if (
+            isinstance(lean, LeanBlobs)
+            and getattr(self.log, "own_format", False)
+            and not self.cfg.is_ssl
+            and not os.environ.get("SCRIPT_NAME")
+        ):
+            return lean
+        return None
+
+    def _answer_plain(self, conn: Any) -> bool | None:
+        """Answer a plain ``GET``/``HEAD`` of a blob without gunicorn's parser and
+        response writer; ``None`` (the bytes given back) when it is not one."""
+        if self._plain is None:
+            self._plain = self._plain_path() or False
+            if self._plain is False:
+                return None
+        lean = cast("LeanBlobs", self._plain)
+        unreader = conn.parser.unreader
+        data = unreader.take_buffered()
+        head = parse_simple_head(data, PREFIX, self._limits)
+        if head is None:
+            unreader.unread(data)
+            return None
+        started = time.monotonic()
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": head.method,
+            "PATH_INFO": head.path,
+            "QUERY_STRING": "",
+            "RAW_URI": head.target,
+            "SCRIPT_NAME": "",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": _remote_addr(conn.client),
+            **head.headers,
+        }
+        try:
+            prepared = lean.plain_get(environ)
+        except Exception:
+            prepared = None  # the general way answers it, with its own error handling
+        if prepared is None:
+            unreader.unread(data)
+            return None
+        status, headers, download = prepared
+        self.nr += 1
+        close = head.close or not self.alive or not self.cfg.keepalive
+        if self.nr >= self.max_requests:
+            if self.alive:
+                self.log.info("Autorestarting worker after current request.")
+                self.alive = False
+            close = True
+        if len(self.keepalived_conns) >= self.max_keepalived:
+            close = True
+        if head.rest:
+            unreader.unread(head.rest)  # a pipelined request, next
+        sent = 0
+        try:
+            sent = _send(conn.sock, status, headers, download, close)
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN):
+                self.log.exception("Error sending %s", head.target)  # not the client leaving
+            return False
+        except Exception:
+            self.log.exception("Error handling request %s", head.target)
+            return False
+        finally:
+            elapsed = timedelta(seconds=time.monotonic() - started)
+            self.log.access(_Sent(status, sent), None, environ, elapsed)
+        return not close
 
     def _read_head(self, conn: Any) -> object:
         """Take what the socket has without waiting and say whether the request head is
@@ -160,3 +269,90 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             write_problem(sock, 408, "Request Timeout", detail)
         except OSError:
             pass
+
+
+class _Sent:
+    """What the access log reads of a response gunicorn did not write."""
+
+    __slots__ = ("sent", "status")
+
+    def __init__(self, status: str, sent: int) -> None:
+        self.status = status
+        self.sent = sent
+
+
+def _remote_addr(client: Any) -> str:
+    if isinstance(client, (tuple, list)):
+        return str(client[0])
+    return client.decode() if isinstance(client, bytes) else str(client)
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """The ``Date`` header, formatted once a second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
+
+
+def _send(sock: Any, status: str, headers: list[tuple[str, str]], download: _Download,
+          close: bool) -> int:  # fmt: skip
+    """Write the response as gunicorn would (its default headers first); the body by
+    ``sendfile`` when the blob is a file. The body bytes sent."""
+    from blobstream.server.lean import SMALL
+
+    lines = [
+        f"HTTP/1.1 {status}\r\nServer: gunicorn\r\nDate: {_http_date()}\r\n"
+        f"Connection: {'close' if close else 'keep-alive'}\r\n",
+        *[f"{name}: {value}\r\n" for name, value in headers],
+        "\r\n",
+    ]
+    head = "".join(lines).encode("latin-1")
+    span = download.span
+    sent = 0
+    try:
+        if download.parts is not None:
+            sock.sendall(head)
+            for part in download.parts:
+                sock.sendall(part)
+                sent += len(part)
+        elif span is None:
+            sock.sendall(head)
+        elif span.length <= SMALL:
+            data = download.small()
+            sock.sendall(head + data)
+            sent = len(data)
+        else:
+            sock.sendall(head)
+            sent = _send_span(sock, download, span.start, span.length)
+    finally:
+        download.close()
+    return sent
+
+
+def _send_span(sock: Any, download: _Download, start: int, length: int) -> int:
+    stream = download.stream
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = -1
+    sent = 0
+    if fd >= 0:
+        while sent < length:
+            n = os.sendfile(sock.fileno(), fd, start + sent, length - sent)
+            if n == 0:
+                raise OSError(f"the blob ended {length - sent} bytes before its length")
+            sent += n
+        return sent
+    stream.seek(start)
+    while sent < length:
+        piece = stream.read(min(1 << 20, length - sent))
+        if not piece:
+            raise OSError(f"the blob ended {length - sent} bytes before its length")
+        sock.sendall(piece)
+        sent += len(piece)
+    return sent
