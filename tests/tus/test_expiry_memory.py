@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import socket
 import threading
@@ -61,6 +63,9 @@ def test_interrupted_patch_keeps_what_arrived(fresh_server: Server) -> None:
     assert patch(url, 3 * MIB, data[3 * MIB :]).status_code == 204
     with __import__("requests").get(fresh_server.url + "/blobs/tus/interrupted.bin") as r:
         assert r.content == data
+        # The running SHA-256 of the cut PATCH covered exactly the bytes it kept.
+        digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        assert r.headers["Repr-Digest"] == f"sha-256=:{digest}:"
 
 
 class PeakRSS:

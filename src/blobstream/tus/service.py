@@ -35,7 +35,7 @@ from blobstream.ingest import DEFAULT_CONTENT_TYPE
 from blobstream.server.receive import media_type
 from blobstream.storage.protocol import BlobInfo, Buffer, Commit, UploadAppender, UploadState
 from blobstream.storage.protocol import UploadStore as UploadStoreProtocol
-from blobstream.streams import Readable, copy_stream
+from blobstream.streams import Hasher, Readable, copy_stream
 from blobstream.tus.hashing import HashCache
 
 log = logging.getLogger("blobstream.tus")
@@ -53,19 +53,37 @@ class Chunk:
 
 
 class _Sink:
-    """Writes to the appender first, then hashes what was written, so the count of
-    hashed bytes always equals the count of stored bytes."""
+    """The appender, counting what it stored."""
 
-    def __init__(self, appender: UploadAppender, hashers: list[Any]) -> None:
+    def __init__(self, appender: UploadAppender) -> None:
         self.appender = appender
-        self.hashers = hashers
         self.written = 0
 
     def write(self, data: Buffer) -> None:
         self.appender.write(data)
-        for hasher in self.hashers:
-            hasher.update(data)
         self.written += len(data)
+
+
+class _Counted:
+    """A hasher counting what it took. The copy loop hashes each piece on one thread
+    while another writes it, so after a failed write the running hash may hold bytes
+    that were not stored: it is kept only when both counts agree with the new offset."""
+
+    __slots__ = ("count", "hasher")
+
+    def __init__(self, hasher: Any) -> None:
+        self.hasher = hasher
+        self.count = 0
+
+    def update(self, data: Buffer) -> None:
+        self.hasher.update(data)
+        self.count += len(data)
+
+    def digest(self) -> bytes:
+        return bytes(self.hasher.digest())
+
+    def hexdigest(self) -> str:
+        return str(self.hasher.hexdigest())
 
 
 class TusService:
@@ -248,10 +266,16 @@ class TusService:
         if chunk.checksum is not None:
             check = hashlib.new(chunk.checksum[0], usedforsecurity=False)
         appender = self.store.append_upload(state.upload_id, offset)
-        sink = _Sink(appender, [h for h in (live, check) if h is not None])
+        sink = _Sink(appender)
+        counted = _Counted(live) if live is not None else None
+        hashers: dict[str, Hasher] = {}
+        if counted is not None:
+            hashers["sha256"] = counted
+        if check is not None:
+            hashers["check"] = check
         try:
             try:
-                copy_stream(chunk.source, sink, length=chunk.length, limit=limit, hashers={})
+                copy_stream(chunk.source, sink, length=chunk.length, limit=limit, hashers=hashers)
             except TooLarge:
                 appender.discard()
                 raise
@@ -269,8 +293,9 @@ class TusService:
                     )
         finally:
             new_offset = appender.close()
-            if live is not None and sink.written == new_offset - offset:
-                self.hashes.put(state.upload_id, new_offset, live)
+            stored = new_offset - offset
+            if counted is not None and counted.count == sink.written == stored:
+                self.hashes.put(state.upload_id, new_offset, counted.hasher)
         return new_offset
 
     # -- completion, termination, expiry ----------------------------------------------------
