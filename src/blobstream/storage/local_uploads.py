@@ -95,10 +95,11 @@ class LocalAppender:
         self.fd = fd
         self.start = offset
         self.offset = offset
+        self.flushed = offset  # writeback started up to here
         self._closed = False
 
     def write(self, data: Buffer) -> None:
-        from blobstream.storage.local import storage_error
+        from blobstream.storage.local import start_writeback, storage_error, writeback_due
 
         view = memoryview(data)
         try:
@@ -108,11 +109,18 @@ class LocalAppender:
                 view = view[n:]
         except OSError as exc:
             raise storage_error(exc) from exc
+        # As a blob's writer does: the fsync in close() then waits for the tail only,
+        # not for the whole PATCH body at once.
+        if start_writeback is not None and writeback_due(
+            self.offset - self.start, self.flushed - self.start
+        ):
+            start_writeback(self.fd, self.flushed, self.offset - self.flushed)
+            self.flushed = self.offset
 
     def discard(self) -> None:
         os.ftruncate(self.fd, self.start)
         os.lseek(self.fd, self.start, os.SEEK_SET)
-        self.offset = self.start
+        self.offset = self.flushed = self.start
 
     def close(self) -> int:
         from blobstream.storage.local import storage_error
