@@ -158,14 +158,12 @@ class LeanBlobs:
             method not in ("GET", "HEAD", "PUT")
             or not path.startswith(PREFIX)
             or environ.get("QUERY_STRING")
-            or any(name in environ for name in _TO_FLASK)
-            or self.auth.cors.origins
         ):
             return self.flask(environ, start_response)
-        principal = self._principal(environ, Role.WRITE if method == "PUT" else Role.READ)
-        key = _key(path)
-        if principal is None or key is None:
+        admitted = self._admit(environ, Role.WRITE if method == "PUT" else Role.READ)
+        if admitted is None:
             return self.flask(environ, start_response)
+        key, principal = admitted
         if method == "PUT":
             return self._put(environ, start_response, key, principal)
         return self._get(environ, start_response, method, key)
@@ -175,12 +173,21 @@ class LeanBlobs:
     ) -> tuple[str, list[tuple[str, str]], _Download] | None:
         """:meth:`prepare_get` for a ``GET``/``HEAD`` of ``/blobs/{key}`` with no query
         that this path answers; ``None`` when Flask would (the worker's shortcut)."""
+        admitted = self._admit(environ, Role.READ)
+        if admitted is None:
+            return None
+        return self.prepare_get(environ, environ["REQUEST_METHOD"], admitted[0])
+
+    def _admit(self, environ: dict[str, Any], needed: Role) -> tuple[str, Principal] | None:
+        """The key and who asks, for a ``/blobs/{key}`` request this path may answer;
+        None sends it to Flask (CORS, copy and follow headers, a token it cannot tell)."""
         if any(name in environ for name in _TO_FLASK) or self.auth.cors.origins:
             return None
         key = _key(environ["PATH_INFO"])
-        if key is None or self._principal(environ, Role.READ) is None:
+        principal = self._principal(environ, needed)
+        if key is None or principal is None:
             return None
-        return self.prepare_get(environ, environ["REQUEST_METHOD"], key)
+        return key, principal
 
     def _principal(self, environ: dict[str, Any], needed: Role) -> Principal | None:
         """Who sends the request, when this path can tell; None sends it to Flask."""

@@ -48,13 +48,14 @@ import select
 import time
 from datetime import timedelta
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.workers import gthread
 
 from blobstream.http.head import parse_simple_head
 
 if TYPE_CHECKING:
+    from blobstream.http.ranges import ByteSpan
     from blobstream.server.lean import LeanBlobs, _Download
 
 PREFIX = "/blobs/"
@@ -87,12 +88,16 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_timeout = header_timeout()
-        self._plain: LeanBlobs | bool | None = None  # None: not looked up yet
+        self._plain: LeanBlobs | None = None  # set in run(), once the app is loaded
         self._limits = (
             self.cfg.limit_request_line,
             self.cfg.limit_request_fields,
             self.cfg.limit_request_field_size,
         )
+
+    def run(self) -> None:
+        self._plain = self._plain_path()
+        super().run()
 
     def handle(self, conn: Any) -> Any:
         result = self._handle_one(conn)
@@ -134,8 +139,8 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             return gthread._DEFER  # the poller brings it back when more bytes come
         if head is _LATE:
             return False  # 408 sent; the connection is closed
-        if self._plain is not False:
-            answered = self._answer_plain(conn)
+        if self._plain is not None:
+            answered = self._answer_plain(conn, self._plain)
             if answered is not None:
                 return answered
         return super().handle(conn)
@@ -157,14 +162,9 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             return lean
         return None
 
-    def _answer_plain(self, conn: Any) -> bool | None:
+    def _answer_plain(self, conn: Any, lean: LeanBlobs) -> bool | None:
         """Answer a plain ``GET``/``HEAD`` of a blob without gunicorn's parser and
         response writer; ``None`` (the bytes given back) when it is not one."""
-        if self._plain is None:
-            self._plain = self._plain_path() or False
-            if self._plain is False:
-                return None
-        lean = cast("LeanBlobs", self._plain)
         unreader = conn.parser.unreader
         data = unreader.take_buffered()
         head = parse_simple_head(data, PREFIX, self._limits)
@@ -328,31 +328,29 @@ def _send(sock: Any, status: str, headers: list[tuple[str, str]], download: _Dow
             sent = len(data)
         else:
             sock.sendall(head)
-            sent = _send_span(sock, download, span.start, span.length)
+            sent = _send_span(sock, download, span)
     finally:
         download.close()
     return sent
 
 
-def _send_span(sock: Any, download: _Download, start: int, length: int) -> int:
-    stream = download.stream
+def _send_span(sock: Any, download: _Download, span: ByteSpan) -> int:
+    """The span by ``sendfile`` when the blob is a file, else read and sent in pieces."""
+    from blobstream.server.responses import _read_span
+
     try:
-        fd = stream.fileno()
+        fd = download.stream.fileno()
     except (AttributeError, OSError, ValueError):
         fd = -1
     sent = 0
-    if fd >= 0:
-        while sent < length:
-            n = os.sendfile(sock.fileno(), fd, start + sent, length - sent)
-            if n == 0:
-                raise OSError(f"the blob ended {length - sent} bytes before its length")
-            sent += n
+    if fd < 0:
+        for piece in _read_span(download.stream, span):
+            sock.sendall(piece)
+            sent += len(piece)
         return sent
-    stream.seek(start)
-    while sent < length:
-        piece = stream.read(min(1 << 20, length - sent))
-        if not piece:
-            raise OSError(f"the blob ended {length - sent} bytes before its length")
-        sock.sendall(piece)
-        sent += len(piece)
+    while sent < span.length:
+        n = os.sendfile(sock.fileno(), fd, span.start + sent, span.length - sent)
+        if n == 0:
+            raise OSError(f"the blob ended {span.length - sent} bytes before its length")
+        sent += n
     return sent

@@ -99,7 +99,7 @@ class LocalAppender:
         self._closed = False
 
     def write(self, data: Buffer) -> None:
-        from blobstream.storage.local import start_writeback, storage_error, writeback_due
+        from blobstream.storage.local import storage_error, write_back
 
         view = memoryview(data)
         try:
@@ -109,13 +109,8 @@ class LocalAppender:
                 view = view[n:]
         except OSError as exc:
             raise storage_error(exc) from exc
-        # As a blob's writer does: the fsync in close() then waits for the tail only,
-        # not for the whole PATCH body at once.
-        if start_writeback is not None and writeback_due(
-            self.offset - self.start, self.flushed - self.start
-        ):
-            start_writeback(self.fd, self.flushed, self.offset - self.flushed)
-            self.flushed = self.offset
+        # As a blob's writer does: close() then waits for the tail, not the whole PATCH.
+        self.flushed = write_back(self.fd, self.start, self.flushed, self.offset)
 
     def discard(self) -> None:
         os.ftruncate(self.fd, self.start)
