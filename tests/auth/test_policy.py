@@ -141,6 +141,11 @@ def test_preflight_allows_authorization_only_for_listed_origins() -> None:
         ("authorization: bearer abc", "authorization: bearer REDACTED"),
         ("/x?access_token=zzz&a=1", "/x?access_token=REDACTED&a=1"),
         ("GET /blobs/plain HTTP/1.1", "GET /blobs/plain HTTP/1.1"),
+        # no "=": only a bearer token can be there, in any case
+        ("AUTHORIZATION: BEARER abc", "AUTHORIZATION: BEARER REDACTED"),
+        ("token is BeArEr\tabc-def", "token is BeArEr\tREDACTED"),
+        ("bearer", "bearer"),
+        ("/x?a=1&b=2", "/x?a=1&b=2"),
     ],
 )
 def test_redact(line: str, expected: str) -> None:
