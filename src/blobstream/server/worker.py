@@ -47,18 +47,15 @@ import os
 import select
 import time
 from datetime import timedelta
-from email.utils import formatdate
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gunicorn.workers import gthread
 
+from blobstream.http.dates import format_http_date
 from blobstream.http.head import parse_simple_head
-
-if TYPE_CHECKING:
-    from blobstream.http.ranges import ByteSpan
-    from blobstream.server.lean import LeanBlobs, _Download
-
-PREFIX = "/blobs/"
+from blobstream.http.ranges import ByteSpan
+from blobstream.server.lean import PREFIX, SMALL, LeanBlobs, _Download
+from blobstream.server.responses import _read_span
 
 FIRST_BYTE_WAIT = 0.05
 KEEPALIVE_LINGER = 0.005
@@ -150,8 +147,6 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
     def _plain_path(self) -> LeanBlobs | None:
         """The standalone server's lean path, when this worker may answer plain
         downloads itself: the launcher's app, access-log format and plain TCP."""
-        from blobstream.server.lean import LeanBlobs
-
         lean = getattr(getattr(self.wsgi, "app", None), "wsgi_app", None)
         if (
             isinstance(lean, LeanBlobs)
@@ -295,7 +290,7 @@ def _http_date() -> str:
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True))
+        _date_cache = (now, format_http_date(now))
     return _date_cache[1]
 
 
@@ -303,8 +298,6 @@ def _send(sock: Any, status: str, headers: list[tuple[str, str]], download: _Dow
           close: bool) -> int:  # fmt: skip
     """Write the response as gunicorn would (its default headers first); the body by
     ``sendfile`` when the blob is a file. The body bytes sent."""
-    from blobstream.server.lean import SMALL
-
     lines = [
         f"HTTP/1.1 {status}\r\nServer: gunicorn\r\nDate: {_http_date()}\r\n"
         f"Connection: {'close' if close else 'keep-alive'}\r\n",
@@ -336,8 +329,6 @@ def _send(sock: Any, status: str, headers: list[tuple[str, str]], download: _Dow
 
 def _send_span(sock: Any, download: _Download, span: ByteSpan) -> int:
     """The span by ``sendfile`` when the blob is a file, else read and sent in pieces."""
-    from blobstream.server.responses import _read_span
-
     try:
         fd = download.stream.fileno()
     except (AttributeError, OSError, ValueError):
