@@ -1,8 +1,9 @@
-"""A griffe extension for the API reference: Sphinx roles in docstrings become code.
+"""A griffe extension for the API reference: make Sphinx-flavoured docstrings read as Markdown.
 
 The docstrings cite other objects the Sphinx way (``:class:`TooLarge```,
-``:mod:`blobstream.errors```); the Markdown renderer would print the role
-literally, so it is turned into inline code before rendering.
+``:mod:`blobstream.errors```) and show examples as doctest lines (``>>>``);
+Markdown would print the role literally and read ``>>>`` as nested quotes. So
+roles become inline code and each run of doctest lines a ``pycon`` code block.
 """
 
 from __future__ import annotations
@@ -13,9 +14,28 @@ from typing import Any
 import griffe
 
 _ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj):`~?([^`]+)`")
+_DOCTEST = re.compile(r"^\s*(>>>|\.\.\.)( |$)")
+
+
+def _fence_doctests(text: str) -> str:
+    out: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        is_doctest = bool(_DOCTEST.match(line))
+        if is_doctest and not inside:
+            out.append("```pycon")
+            inside = True
+        elif not is_doctest and inside:
+            out.append("```")
+            inside = False
+        out.append(line.replace("# doctest: +SKIP", "").rstrip() if is_doctest else line)
+    if inside:
+        out.append("```")
+    return "\n".join(out)
 
 
 class SphinxRoles(griffe.Extension):
     def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = _ROLE.sub(r"`\1`", obj.docstring.value)
+            text = _ROLE.sub(r"`\1`", obj.docstring.value)
+            obj.docstring.value = _fence_doctests(text)
