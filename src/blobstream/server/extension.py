@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import BaseConverter
 
@@ -87,8 +87,10 @@ def _close_if_body_ignored(response: Response) -> Response:
     parse it after the response and might answer it too (a second, unasked-for
     response on the connection). Closing the connection instead keeps one answer
     per request."""
-    if request.method not in ("PUT", "POST", "PATCH") and (
-        request.content_length or "Transfer-Encoding" in request.headers
+    if (
+        request.method not in ("PUT", "POST", "PATCH")
+        and (request.content_length or "Transfer-Encoding" in request.headers)
+        and not g.get("blobstream_body_read")  # WebDAV reads its XML bodies
     ):
         response.headers["Connection"] = "close"
     return response
@@ -197,6 +199,10 @@ class Blobstream:
         from blobstream.tus import ietf  # IETF resumable uploads, on the tus upload state
 
         ietf.install(app, prefix)
+        from blobstream import dav
+
+        if dav.wanted(config):
+            dav.install(app, store, prefix)
         metrics.install(app)
         auth_hook.install(app, config)
         events.install(app, store, config, self.listeners)
