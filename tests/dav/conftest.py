@@ -18,6 +18,8 @@ from tests.support import Server
 WRITE = "dav-write-token"
 READ = "dav-read-token"
 TOKENS = f"{WRITE}=write,{READ}=read"
+SECRET = "dav-presign-secret"
+ENV = {"BLOBSTREAM_TOKENS": TOKENS, "BLOBSTREAM_SECRET": SECRET}
 BACKENDS = ["file", "postgresql", "s3"]
 
 
@@ -55,16 +57,27 @@ def storage_for(
     return moto.url(moto.new_bucket(), "data", part_size="5MiB")
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def dav_server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres: PostgresCluster,
-    moto: MotoServer,
-) -> Iterator[DavServer]:
-    """One server per backend, shared by the WebDAV tests of that backend."""
-    root = tmp_path_factory.mktemp(f"dav-{request.param}")
-    storage = storage_for(request.param, root, postgres, moto)
-    server = Server(storage, root / "server.log", env={"BLOBSTREAM_TOKENS": TOKENS})
-    with server:
-        yield DavServer(request.param, server)
+@pytest.fixture(scope="session")
+def dav_servers(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster, moto: MotoServer
+) -> Iterator[dict[str, DavServer]]:
+    """One server per backend, all running at once (the slow clients run side by side)."""
+    servers = {}
+    for name in BACKENDS:
+        root = tmp_path_factory.mktemp(f"dav-{name}")
+        storage = storage_for(name, root, postgres, moto)
+        server = Server(storage, root / "server.log", env=ENV)
+        servers[name] = DavServer(name, server.start(wait=False))
+    try:
+        for dav in servers.values():
+            dav.server.wait_ready()
+        yield servers
+    finally:
+        for dav in servers.values():
+            dav.server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def dav_server(request: pytest.FixtureRequest, dav_servers: dict[str, DavServer]) -> DavServer:
+    """The server of one backend, shared by the WebDAV tests of that backend."""
+    return dav_servers[request.param]
