@@ -3,7 +3,8 @@
 The docstrings cite other objects the Sphinx way (``:class:`TooLarge```,
 ``:mod:`blobstream.errors```) and show examples as doctest lines (``>>>``);
 Markdown would print the role literally and read ``>>>`` as nested quotes. So
-roles become inline code and each run of doctest lines a ``pycon`` code block.
+roles become inline code, each run of doctest lines a ``pycon`` code block, and
+a literal block's ``::`` one colon (its indented block is already Markdown code).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import griffe
 
 _ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj):`~?([^`]+)`")
 _DOCTEST = re.compile(r"^\s*(>>>|\.\.\.)( |$)")
+# A reST literal block ("example::" then an indented block) is Markdown's indented code.
+_LITERAL = re.compile(r"::$", re.M)
 
 
 def _fence_doctests(text: str) -> str:
@@ -37,5 +40,5 @@ def _fence_doctests(text: str) -> str:
 class SphinxRoles(griffe.Extension):
     def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            text = _ROLE.sub(r"`\1`", obj.docstring.value)
+            text = _LITERAL.sub(":", _ROLE.sub(r"`\1`", obj.docstring.value))
             obj.docstring.value = _fence_doctests(text)
