@@ -80,9 +80,11 @@ def dav_servers(
         yield servers
     finally:
         for dav in servers.values():
-            if dav.litmus is not None and dav.litmus.poll() is None:
-                dav.litmus.kill()  # not waited for by a test (a selection without it)
-                dav.litmus.communicate()
+            run = dav.litmus
+            if run is not None and run.stdout is not None and not run.stdout.closed:
+                if run.poll() is None:
+                    run.kill()  # not waited for by a test (a selection without test_litmus)
+                run.communicate()
             dav.server.stop()
 
 
