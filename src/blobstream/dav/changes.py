@@ -75,10 +75,10 @@ def put(
     if mtime is not None and not mtime.strip().isdigit():
         raise DAVError(HTTP_BAD_REQUEST, "X-OC-Mtime must be whole seconds since 1970")
     res = provider.get_resource_inst(path, environ)
-    parent = provider.get_resource_inst(util.get_uri_parent(path), environ)
     if res is not None and res.is_collection:
         raise DAVError(HTTP_METHOD_NOT_ALLOWED, "cannot PUT to a collection")
-    if parent is None or not parent.is_collection:
+    parent = provider.collection_at(util.get_uri_parent(path), environ)
+    if parent is None:
         raise DAVError(HTTP_CONFLICT, "the parent collection does not exist")
     server._evaluate_if_headers(res, environ)
     if res is None:

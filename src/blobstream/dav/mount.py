@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, request
 from wsgidav import util
 from wsgidav.dav_error import DAVError
 
@@ -95,5 +95,6 @@ def _run_engine() -> Response:
     if environ.get("wsgidav.all_input_read") or not request.content_length:
         g.blobstream_body_read = True
     headers = [(n, v) for n, v in headers if n.lower() != "date"]  # the server sends one
-    body = chain([first], chunks)
-    return Response(stream_with_context(body), status=status, headers=headers)
+    # The engine ran its handler for the first piece; what follows is its body only
+    # (XML already made, or a blob's bytes), which needs no request context.
+    return Response(chain([first], chunks), status=status, headers=headers)
