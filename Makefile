@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dav]'
+	$(BIN)/pip install -q -e '.[all]'
 	touch $@
 
 # The web page's tus-js-client bundle, built from web/ (npm ci only when the lock changed).
