@@ -49,7 +49,7 @@ def test_wanted(headers: dict[str, str], names: set[str] | None, error: str | No
     if error is not None:
         with pytest.raises(S3Error) as err:
             checksums.wanted(headers, frozenset())
-        assert err.value.code == error
+        assert err.value.s3_code == error
     else:
         assert set(checksums.wanted(headers, frozenset()).names) == names
 

@@ -95,7 +95,7 @@ def test_aws_presigned_example() -> None:
         authenticate("GET", b"/test.txt", query, headers, args, CREDS, now=NOW + 86401)
     with pytest.raises(S3Error) as wrong_path:
         authenticate("GET", b"/test.txu", query, headers, args, CREDS, now=NOW + 60)
-    assert wrong_path.value.code == "SignatureDoesNotMatch"
+    assert wrong_path.value.s3_code == "SignatureDoesNotMatch"
 
 
 def _environ_of(request: AWSRequest) -> tuple[bytes, str, dict[str, str], dict[str, str]]:

@@ -58,7 +58,7 @@ def delete_objects(call: Call) -> Response:
             _delete(call, key)
         except (S3Error, BlobstreamError) as exc:
             err = exc if isinstance(exc, S3Error) else from_store(exc)
-            fields = [("Key", key), ("Code", err.code), ("Message", err.message)]
+            fields = [("Key", key), ("Code", err.s3_code), ("Message", err.message)]
             out.append(f"<Error>{xml.elements(fields)}</Error>")
             continue
         if not quiet:

@@ -17,7 +17,8 @@ class S3Error(base.BlobstreamError):
         self, code: str, message: str, status: int = 400, headers: dict[str, str] | None = None
     ) -> None:
         super().__init__(message)
-        self.code = code
+        self.s3_code = code
+        self.code = status  # Werkzeug's name for the status
         self.message = message
         self.status = status
         self.headers = headers or {}

@@ -48,7 +48,7 @@ def document(root: str, inner: str) -> bytes:
 
 def error_document(err: S3Error, resource: str, request_id: str) -> bytes:
     inner = elements(
-        [("Code", err.code), ("Message", err.message), *err.extra.items(),
+        [("Code", err.s3_code), ("Message", err.message), *err.extra.items(),
          ("Resource", resource), ("RequestId", request_id)]
     )  # fmt: skip
     return f"{DECLARATION}<Error>{inner}</Error>".encode()
