@@ -5,7 +5,6 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from blobstream.auth.tokens import Role
-from blobstream.http.dates import format_iso
 from blobstream.s3 import namespace, xml
 from blobstream.s3.app import Call, xml_response
 from blobstream.s3.errors import S3Error, no_such_bucket
@@ -17,9 +16,10 @@ MAX_CONFIGURATION = 64 << 10
 def list_buckets(call: Call) -> Response:
     call.need(Role.READ)
     inner = "".join(
-        f"<Bucket>{xml.elements([('Name', name), ('CreationDate', format_iso(created))])}</Bucket>"
+        "<Bucket>" + xml.elements([("Name", name), ("CreationDate", xml.timestamp(created))])
+        + "</Bucket>"
         for name, created in namespace.buckets(call.store)
-    )
+    )  # fmt: skip
     return xml_response("ListAllMyBucketsResult", f"{OWNER}<Buckets>{inner}</Buckets>")
 
 

@@ -15,7 +15,6 @@ from blobstream.auth.tokens import Role
 from blobstream.errors import NotFound
 from blobstream.events.hub import current_hooks
 from blobstream.http.conditionals import ConditionalHeaders, Outcome, Validators, evaluate
-from blobstream.http.dates import format_iso
 from blobstream.s3 import conditions, namespace, objectmeta, xml
 from blobstream.s3.app import Call, xml_response
 from blobstream.s3.errors import S3Error, invalid_argument, no_such_key, precondition_failed
@@ -89,6 +88,6 @@ def copy_object(call: Call) -> Response:
     if hooks is not None:
         hooks.committed(new)
     inner = xml.elements(
-        [("LastModified", format_iso(new.last_modified)), ("ETag", f'"{s3_etag(new)}"')]
+        [("LastModified", xml.timestamp(new.last_modified)), ("ETag", f'"{s3_etag(new)}"')]
     )
     return xml_response("CopyObjectResult", inner)

@@ -16,7 +16,6 @@ from urllib.parse import quote
 from werkzeug.wrappers import Response
 
 from blobstream.auth.tokens import Role
-from blobstream.http.dates import format_iso
 from blobstream.s3 import namespace, xml
 from blobstream.s3.app import Call, xml_response
 from blobstream.s3.buckets import OWNER
@@ -86,7 +85,7 @@ def _contents(key: str, info: BlobInfo, enc: Encode, owner: bool, version: bool 
     parts = [
         xml.element("Key", encode(key)),
         *([xml.element("VersionId", "null"), xml.element("IsLatest", "true")] if version else []),
-        xml.element("LastModified", format_iso(info.last_modified)),
+        xml.element("LastModified", xml.timestamp(info.last_modified)),
         xml.element("ETag", f'"{s3_etag(info)}"'),
         xml.element("Size", info.size),
         xml.element("StorageClass", "STANDARD"),

@@ -18,7 +18,6 @@ from werkzeug.wrappers import Response
 from blobstream.auth.tokens import Role
 from blobstream.errors import BlobstreamError
 from blobstream.events.hub import current_hooks
-from blobstream.http.dates import format_iso
 from blobstream.s3 import checksums, conditions, mpstate, namespace, objectmeta, xml
 from blobstream.s3.app import Call, xml_response
 from blobstream.s3.body import MD5, Incoming, checksum_headers
@@ -185,7 +184,7 @@ def upload_part_copy(call: Call) -> Response:
         part = _store_part(call, upload, number, reader, end - start + 1, {MD5: md5}, check)
     finally:
         reader.close()
-    inner = xml.elements([("LastModified", format_iso(info.last_modified)),
+    inner = xml.elements([("LastModified", xml.timestamp(info.last_modified)),
                           ("ETag", f'"{part.metadata["md5"]}"')])  # fmt: skip
     return xml_response("CopyPartResult", inner)
 
@@ -387,7 +386,7 @@ def list_parts(call: Call) -> Response:
             + xml.elements(
                 [
                     ("PartNumber", last),
-                    ("LastModified", format_iso(part.created)),
+                    ("LastModified", xml.timestamp(part.created)),
                     ("ETag", f'"{part.metadata["md5"]}"'),
                     ("Size", part.metadata["size"]),
                     *sums,
@@ -433,7 +432,7 @@ def list_uploads(call: Call) -> Response:
             + "<Initiator><ID>blobstream</ID><DisplayName>blobstream</DisplayName></Initiator>"
             + OWNER
             + xml.elements(
-                [("StorageClass", "STANDARD"), ("Initiated", format_iso(upload.created))]
+                [("StorageClass", "STANDARD"), ("Initiated", xml.timestamp(upload.created))]
             )
             + "</Upload>"
         )

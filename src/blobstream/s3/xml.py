@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -24,6 +25,14 @@ MAX_REQUEST_XML = 2 << 20  # DeleteObjects of 1000 long keys fits; CompleteMulti
 # XML 1.0 cannot carry these characters even escaped (a key may hold them): S3
 # writes them as character references, which XML 1.1 parsers and SDKs accept.
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def timestamp(ts: float) -> str:
+    """S3's ISO 8601 time with milliseconds (``2009-10-12T17:50:30.000Z``): clients that
+    sync by modification time compare it with a file's, to below the second."""
+    ms = int(ts * 1000)
+    when = datetime.fromtimestamp(ms // 1000, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
 
 
 def esc(text: object) -> str:
