@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dav]'
+	$(BIN)/pip install -q -e '.[all]'
 	touch $@
 
 # The web page's tus-js-client bundle, built from web/ (npm ci only when the lock changed).
@@ -46,11 +46,12 @@ test-deps: $(TEST_INSTALLED) $(WEB_BUNDLE) tests-js
 	bash scripts/system-deps.sh
 
 lint: test-deps
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: test-deps
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples
 
 # The docs site (mkdocs.yml, docs/): --strict makes every warning (a broken link or anchor, a
 # docstring the API reference cannot read) fail the build; not --quiet, which hides warnings

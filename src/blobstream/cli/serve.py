@@ -11,7 +11,8 @@ from blobstream.auth import serving
 from blobstream.cli.sizes import parse_size
 from blobstream.cli.status import ExitStatus
 from blobstream.errors import BlobstreamError
-from blobstream.storage import DEFAULT_STORAGE
+from blobstream.extras import needs
+from blobstream.storage import DEFAULT_STORAGE, require_backend
 
 
 def add_parser(commands: Any) -> None:
@@ -110,12 +111,18 @@ def s3_config(args: argparse.Namespace, env: dict[str, str], options: Any) -> st
 
 
 def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from blobstream.auth.redact import install_filter
-    from blobstream.server.launcher import ServeOptions, serve
-
     def pick(name: str, default: Any) -> Any:
         value = getattr(args, name)
         return value if value is not None else env.get(f"BLOBSTREAM_{name.upper()}", default)
+
+    try:  # the storage's own extra (s3, postgres) first, then the server's
+        require_backend(pick("storage", DEFAULT_STORAGE))
+    except BlobstreamError as exc:
+        print(f"blobstream serve: {exc.detail}", file=sys.stderr)
+        return ExitStatus.ERROR
+    with needs("server", "the server"):  # gunicorn, prometheus-client, wsgidav
+        from blobstream.auth.redact import install_filter
+        from blobstream.server.launcher import ServeOptions, serve
 
     try:
         max_size = pick("max_size", None)
