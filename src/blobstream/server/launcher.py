@@ -195,7 +195,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         }
         app: Any = create_app(config)
         if self.options.s3_port is not None:
-            from blobstream.s3 import S3App
+            from blobstream.extras import needs
+
+            with needs("server", "the S3 API (--s3-port)"):
+                from blobstream.s3 import S3App
             from blobstream.s3.credentials import Credentials
             from blobstream.server.ports import ByPort
 
