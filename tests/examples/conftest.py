@@ -18,14 +18,14 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RUNNERS = ("sync", "gthread", "flask")
 
 
-def command(runner: str, module: str, port: int) -> list[str]:
+def command(runner: str, module: str, port: int, bin_dir: Path = BIN) -> list[str]:
     """How a reader would serve ``examples/<module>.py``."""
     if runner == "flask":
         app = str(EXAMPLES / f"{module}.py")
-        return [str(BIN / "flask"), "--app", app, "run", "--port", str(port)]
+        return [str(bin_dir / "flask"), "--app", app, "run", "--port", str(port)]
     threads = ["--threads", "4"] if runner == "gthread" else []
     return [
-        str(BIN / "gunicorn"), "--chdir", str(EXAMPLES), "--bind", f"127.0.0.1:{port}",
+        str(bin_dir / "gunicorn"), "--chdir", str(EXAMPLES), "--bind", f"127.0.0.1:{port}",
         "--workers", "1", "--worker-class", runner, *threads, "--no-control-socket",
         f"{module}:app",
     ]  # fmt: skip
@@ -34,8 +34,16 @@ def command(runner: str, module: str, port: int) -> list[str]:
 class ExampleApp:
     """One example served by one runner, its output in a log file."""
 
-    def __init__(self, runner: str, module: str, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        runner: str,
+        module: str,
+        log_path: Path,
+        env: dict[str, str],
+        bin_dir: Path = BIN,
+    ) -> None:
         self.runner, self.module, self.log_path = runner, module, log_path
+        self.bin_dir = bin_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Warnings are errors, as in pytest; gunicorn's workers leave their listening
@@ -47,7 +55,7 @@ class ExampleApp:
     def __enter__(self) -> ExampleApp:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                command(self.runner, self.module, self.port),
+                command(self.runner, self.module, self.port, self.bin_dir),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
