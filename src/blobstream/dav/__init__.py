@@ -24,7 +24,7 @@ OFF = ("0", "false", "no", "off")
 def wanted(config: dict[str, Any]) -> bool:
     """Whether WebDAV is on: ``dav`` in the extension's config, else ``BLOBSTREAM_DAV``.
 
-    On by default when WsgiDAV is installed (the ``dav`` extra); asked for
+    On by default when WsgiDAV is installed (the ``server`` extra); asked for
     explicitly without it, it is a configuration error (ValueError)."""
     import importlib.util
     import os
@@ -34,8 +34,8 @@ def wanted(config: dict[str, Any]) -> bool:
         return False
     if importlib.util.find_spec("wsgidav") is None:
         if value is not None:
-            raise ValueError("WebDAV needs WsgiDAV: pip install 'blobstream[dav]'")
-        log.info("WebDAV is off: WsgiDAV is not installed (pip install 'blobstream[dav]')")
+            raise ValueError("WebDAV at /dav/ needs: pip install 'blobstream[server]'")
+        log.info("WebDAV is off: WsgiDAV is not installed (pip install 'blobstream[server]')")
         return False
     return True
 
