@@ -1,4 +1,4 @@
-# make serve: install and run the server on ./blobstream-data at http://127.0.0.1:8080
+# make serve: install and run the server on ./blobstream-data at http://127.0.0.1:8080 (S3 API on :9000)
 # make test:  install everything the tests need, start real services, run lint, types, tests
 PYTHON ?= python3
 VENV := .venv
@@ -31,7 +31,7 @@ web-bundle: $(WEB_BUNDLE)
 install: $(INSTALLED) $(WEB_BUNDLE)
 
 serve: install
-	$(BIN)/blobstream serve
+	$(BIN)/blobstream serve --s3-port 9000
 
 $(TEST_INSTALLED): pyproject.toml $(INSTALLED)
 	$(BIN)/pip install -q -e '.[test,docs]'
