@@ -193,3 +193,20 @@ def test_locks_hold_across_workers(dav_server: DavServer) -> None:
         requests.put(f"{dav_server.dav}{top}/f", data=b"z", auth=s.auth, timeout=30).status_code
         == 204
     )
+
+
+def test_refusals_are_problem_documents_or_dav_conditions(dav_server: DavServer) -> None:
+    s = dav_server.session()
+    missing = s.request("MKCOL", f"{dav_server.dav}{unique()}/a/b/", timeout=30)
+    assert missing.status_code == 409
+    assert missing.headers["Content-Type"] == "application/problem+json"
+    assert missing.json()["status"] == 409
+    gone = s.request("PROPFIND", f"{dav_server.dav}{unique()}", headers={"Depth": "0"})
+    assert gone.status_code == 404 and gone.json()["status"] == 404
+    # A listing of the whole tree would be built in memory: refused with RFC 4918's element.
+    deep = s.request("PROPFIND", dav_server.dav, headers={"Depth": "infinity"}, timeout=30)
+    assert deep.status_code == 403 and b"propfind-finite-depth" in deep.content
+    top = unique()
+    assert s.put(f"{dav_server.url}/blobs/{top}", data=b"x", timeout=30).status_code == 201
+    alone = s.request("PROPFIND", f"{dav_server.dav}{top}", timeout=30)  # no Depth: a blob
+    assert alone.status_code == 207

@@ -77,7 +77,15 @@ class BlobProvider(DAVProvider):  # type: ignore[misc]
     def custom_request_handler(
         self, environ: dict[str, Any], start_response: Any, default: Any
     ) -> Any:
-        if environ["REQUEST_METHOD"] == "PUT":
+        # A Depth: infinity listing would be built whole in memory: 403 propfind-finite-depth
+        # (RFC 4918 §9.1); of a blob it is the blob alone, of nothing a 404.
+        default.__self__.allow_propfind_infinite = False
+        method = environ["REQUEST_METHOD"]
+        if method == "PROPFIND" and environ.get("HTTP_DEPTH", "infinity") == "infinity":
+            res = self.get_resource_inst(environ["PATH_INFO"], environ)
+            if res is None or not res.is_collection:
+                environ["HTTP_DEPTH"] = "0"
+        if method == "PUT":
             return changes.put(self, default.__self__, environ, start_response)
         return default(environ, start_response)
 
