@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import urllib3
 from minio import Minio
 
 from tests.s3api.conftest import ADMIN, REGION, S3Server
@@ -112,12 +113,21 @@ def test_rclone(s3: S3Server, bucket: str, tmp_path: Path) -> None:
 
 
 def test_minio_sdk(s3: S3Server, bucket: str, tmp_path: Path) -> None:
+    pool = urllib3.PoolManager()  # closed below: its sockets must not outlive the test
+    try:
+        _minio_round_trip(s3, bucket, tmp_path, pool)
+    finally:
+        pool.clear()
+
+
+def _minio_round_trip(s3: S3Server, bucket: str, tmp_path: Path, pool: urllib3.PoolManager) -> None:
     client = Minio(
         s3.endpoint.removeprefix("http://"),
         access_key=ADMIN[0],
         secret_key=ADMIN[1],
         secure=False,
         region=REGION,
+        http_client=pool,
     )
     data = os.urandom(300_000)
     client.put_object(bucket, "m/one", io.BytesIO(data), len(data), content_type="text/x-m",
