@@ -23,9 +23,7 @@ def test_buckets_are_created_listed_and_deleted(s3: S3Server) -> None:
     assert "made-here" in [b["Name"] for b in client.list_buckets()["Buckets"]]
     client.head_bucket(Bucket="made-here")
     assert client.get_bucket_location(Bucket="made-here")["LocationConstraint"] is None
-    with pytest.raises(ClientError) as again:
-        client.create_bucket(Bucket="made-here")
-    assert code(again) == (409, "BucketAlreadyOwnedByYou")
+    client.create_bucket(Bucket="made-here")  # again: us-east-1 answers 200, as S3 does there
     client.put_object(Bucket="made-here", Key="x", Body=b"1")
     with pytest.raises(ClientError) as full:
         client.delete_bucket(Bucket="made-here")

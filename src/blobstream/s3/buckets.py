@@ -49,6 +49,8 @@ def create(call: Call) -> Response:
             "InvalidLocationConstraint", "The specified location-constraint is not valid", 400
         )
     if not namespace.create(call.store, call.bucket, call.region):
+        if call.region == "us-east-1":  # S3's own rule there: creating it again succeeds
+            return Response(status=200, headers={"Location": f"/{call.bucket}"})
         raise S3Error(
             "BucketAlreadyOwnedByYou",
             "Your previous request to create the named bucket succeeded and you already own it.",

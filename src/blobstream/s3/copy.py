@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 from blobstream.auth.tokens import Role
 from blobstream.errors import NotFound
 from blobstream.events.hub import current_hooks
-from blobstream.http.conditionals import ConditionalHeaders, Outcome, Validators, evaluate
 from blobstream.s3 import conditions, namespace, objectmeta, xml
 from blobstream.s3.app import Call, xml_response
 from blobstream.s3.errors import S3Error, invalid_argument, no_such_key, precondition_failed
@@ -45,9 +44,10 @@ def source_info(call: Call, bucket: str, key: str) -> BlobInfo:
         namespace.require(call.store, bucket)
         raise no_such_key(key) from None
     h = call.headers
-    cond = ConditionalHeaders.from_headers(lambda name: h.get("x-amz-copy-source-" + name.lower()))
-    outcome = evaluate("GET", cond, Validators(s3_etag(info), info.last_modified))
-    if outcome is not Outcome.PROCEED:
+    outcome = conditions.read_outcome(
+        lambda name: h.get("x-amz-copy-source-" + name.lower()), s3_etag(info), info.last_modified
+    )
+    if outcome != conditions.PROCEED:
         raise precondition_failed()
     return info
 

@@ -99,6 +99,8 @@ def _contents(key: str, info: BlobInfo, enc: Encode, owner: bool, version: bool 
 def _page(call: Call, after: str, limit: int) -> tuple[list[tuple[str, BlobInfo | None]], bool]:
     prefix = call.args.get("prefix", "")
     delimiter = call.args.get("delimiter", "")
+    if delimiter and call.args.get("allow-unordered", "").lower() == "true":
+        raise invalid_argument("allow-unordered cannot be used with a delimiter")
     entries: list[tuple[str, BlobInfo | None]] = []
     truncated = False
     if limit == 0:
@@ -120,14 +122,18 @@ def _common(entries: list[tuple[str, BlobInfo | None]], enc: Encode) -> str:
     )
 
 
-def _head(call: Call, encoding: str | None, enc: Encode, limit: int, truncated: bool) -> str:
-    encode = enc
+def _head(
+    call: Call, encoding: str | None, enc: Encode, limit: int, truncated: bool, v2: bool = True
+) -> str:
+    """The fields every listing has. V1 answers ``Prefix`` as sent even with
+    ``encoding-type=url`` (what botocore decodes shows which fields are encoded)."""
     delimiter = call.args.get("delimiter")
+    prefix = call.args.get("prefix", "")
     return xml.elements(
         [
             ("Name", call.bucket),
-            ("Prefix", encode(call.args.get("prefix", ""))),
-            ("Delimiter", encode(delimiter) if delimiter else None),
+            ("Prefix", enc(prefix) if v2 else prefix),
+            ("Delimiter", enc(delimiter) if delimiter else None),
             ("MaxKeys", limit),
             ("EncodingType", encoding),
             ("IsTruncated", "true" if truncated else "false"),
@@ -146,7 +152,7 @@ def list_objects(call: Call) -> Response:
     limit = _max_keys(call)
     marker = call.args.get("marker", "")
     entries, truncated = _page(call, marker, limit)
-    body = [_head(call, encoding, enc, limit, truncated)]
+    body = [_head(call, encoding, enc, limit, truncated, v2=False)]
     body.insert(0, xml.element("Marker", enc(marker)))
     if truncated and call.args.get("delimiter") and entries:
         body.append(xml.element("NextMarker", enc(entries[-1][0])))
@@ -171,9 +177,7 @@ def _list_v2(call: Call) -> Response:
     limit = _max_keys(call)
     token = call.args.get("continuation-token")
     start_after = call.args.get("start-after", "")
-    after = _untoken(token) if token is not None else start_after
-    if token == "":
-        raise invalid_argument("The continuation token provided is incorrect")
+    after = _untoken(token) if token else start_after
     fetch_owner = call.args.get("fetch-owner", "false").lower() == "true"
     entries, truncated = _page(call, after, limit)
     body = [_head(call, encoding, enc, limit, truncated)]

@@ -270,7 +270,7 @@ def complete(call: Call) -> Response:
         if whole is not None:
             meta[checksums.HEADER + algorithm] = whole
             meta[objectmeta.CHECKSUM_TYPE] = kind or "COMPOSITE"
-    condition = conditions.write_condition(call.store, key, call.request.headers.get)
+    condition = conditions.write_condition(call.store, key, call.request.headers.get, call.key)
     info = _assemble(call, upload, key, chosen, sum(sizes), meta, condition)
     mpstate.remove(call.store, upload.upload_id)
     inner = xml.elements(

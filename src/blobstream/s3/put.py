@@ -19,7 +19,7 @@ def put_object(call: Call) -> Response:
     key = namespace.blob_key(call.bucket, call.key)
     incoming = Incoming(call)
     descriptive = objectmeta.from_headers(call.headers)
-    condition = conditions.write_condition(call.store, key, call.request.headers.get)
+    condition = conditions.write_condition(call.store, key, call.request.headers.get, call.key)
 
     def finish(result: CopyResult) -> dict[str, str]:
         return {**descriptive, **incoming.check(result)}

@@ -159,12 +159,12 @@ def parse_presigned(query: Mapping[str, str]) -> SignedFields:
     raw = query["X-Amz-Expires"]
     if not raw.isdigit() or len(raw) > 12:
         raise SignatureError(
-            "AuthorizationQueryParametersError", "X-Amz-Expires is not a number of seconds"
+            "AccessDenied", "X-Amz-Expires must be a non-negative number of seconds"
         )
     expires = int(raw)
     if expires > MAX_PRESIGN_EXPIRES:
         raise SignatureError(
-            "AuthorizationQueryParametersError",
+            "AccessDenied",
             "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires "
             "must be less than 604800 seconds",
         )
