@@ -1,12 +1,14 @@
 """``blobstream put`` and ``blobstream get``: verified, resumable, paced transfers.
 
-``put`` of a file or of stdin is one chunked PUT, hashed while it is read,
-with ``Content-Digest`` in the trailer section: the server checks it before
-committing (a mismatch stores nothing and exits VERIFICATION), and the SHA-256
-it answers is compared with the one sent. With ``--resume`` (or for files of
-at least ``--tus-threshold``) the file goes through tus in chunks and can be
-resumed. ``get`` writes ``DEST.part`` and renames it only once its SHA-256
-matches ``Repr-Digest``.
+``put`` of a regular file is resumable: a tus upload remembered in the cache
+directory, its bytes sent in one PATCH with the file's SHA-256 in the trailer
+section (``Repr-Digest``); the server commits only if they match (else nothing
+is stored and the exit status is VERIFICATION). However it stopped — Ctrl-C,
+a lost connection, a killed client, a crashed server — the same command with
+``--resume`` sends only what the server lacks, and the whole file is checked
+again. Files under 4 MiB, pipes and stdin go as one chunked PUT with
+``Content-Digest`` in the trailer. ``get`` writes ``DEST.part`` and renames it
+only once its SHA-256 matches ``Repr-Digest``.
 """
 
 from __future__ import annotations
@@ -45,17 +47,13 @@ def add_parsers(commands: Any) -> None:
     )
     put.add_argument("src", metavar="SRC", help="file to upload, or - for stdin")
     put.add_argument("key", metavar="KEY", help="blob key, e.g. isos/big.iso")
-    put.add_argument("--resume", action="store_true", help="continue an interrupted upload (tus)")
+    put.add_argument("--resume", action="store_true", help="continue an interrupted upload")
     put.add_argument("--limit-rate", type=_rate, metavar="RATE", help="at most RATE bytes/s (8M)")
     put.add_argument("--content-type", help="stored media type (default: guessed from SRC)")
     put.add_argument("--no-clobber", action="store_true", help="fail (exit 7) if KEY exists")
     put.add_argument(
-        "--tus-threshold", type=_size, default=None, metavar="SIZE",
-        help="files at least this large go through resumable tus uploads (default: --resume only)",
-    )  # fmt: skip
-    put.add_argument(
-        "--chunk-size", type=_size, default="16M", metavar="SIZE",
-        help="bytes per tus PATCH (16M)",
+        "--chunk-size", type=_size, default=None, metavar="SIZE",
+        help="bytes per request (default: the whole file in one; for proxies that limit bodies)",
     )  # fmt: skip
     put.set_defaults(handler=guarded(run_put))
 
@@ -71,8 +69,9 @@ def add_parsers(commands: Any) -> None:
 
 def run_put(args: argparse.Namespace, env: dict[str, str]) -> int:
     from blobstream.client import ResumeState
+    from blobstream.client.core import RESUMABLE_THRESHOLD
 
-    if args.chunk_size <= 0:
+    if args.chunk_size is not None and args.chunk_size <= 0:
         return usage_error(args, "--chunk-size must be positive")
     state = ResumeState.default(env)
     with client_for(args, env) as client:
@@ -88,34 +87,24 @@ def run_put(args: argparse.Namespace, env: dict[str, str]) -> int:
             return ExitStatus.OK
         path = Path(args.src)
         if path.is_dir():
-            return usage_error(args, f"{args.src} is a directory: put takes one file")
+            return usage_error(args, f"{args.src} is a directory: use put -r DIR PREFIX")
         if not path.exists():
             raise FileNotFoundError(2, "no such file", args.src)
         if args.resume and not path.is_file():
             return usage_error(args, "--resume needs a regular file, not a pipe or device")
         size = path.stat().st_size if path.is_file() else None
-        threshold = args.tus_threshold
-        resumable = args.resume or (None not in (size, threshold) and size >= threshold)
-        if resumable:
+        if args.resume or (size is not None and size >= RESUMABLE_THRESHOLD):
             args.resume_hint = RESUME_HINT
 
         def resuming(offset: int, total: int) -> None:
             note(args, f"resuming the upload at byte {offset} of {total}")
 
         with TransferProgress.for_stream(args.key, quiet=args.quiet, total=size) as bar:
-            if args.resume:
-                client.upload_resumable(
-                    args.key, path, content_type=args.content_type, chunk_size=args.chunk_size,
-                    limit_rate=args.limit_rate, progress=bar.advance, state=state,
-                    resume=args.resume, if_none_match=args.no_clobber, on_resume=resuming,
-                )  # fmt: skip
-            else:
-                client.put(
-                    args.key, path, content_type=args.content_type, limit_rate=args.limit_rate,
-                    progress=bar.advance, resumable_threshold=args.tus_threshold,
-                    chunk_size=args.chunk_size,
-                    if_none_match=args.no_clobber, state=state,
-                )  # fmt: skip
+            client.put(
+                args.key, path, content_type=args.content_type, limit_rate=args.limit_rate,
+                progress=bar.advance, chunk_size=args.chunk_size, if_none_match=args.no_clobber,
+                state=state, resume=args.resume, on_resume=resuming,
+            )  # fmt: skip
     return ExitStatus.OK
 
 

@@ -26,12 +26,12 @@ from blobstream.client.remote import RemoteBlobIO
 from blobstream.client.state import ResumeState
 from blobstream.client.trailer import Fill, NoTrailers, fill_from, put_with_trailer
 from blobstream.client.transport import DEFAULT_URL, PIECE, SizedBody, Transport
-from blobstream.client.tus import DEFAULT_CHUNK, TusClient, hash_range, read_range
+from blobstream.client.tus import TusClient, hash_range, read_range
 
 Progress = Callable[[int], None]
 Source = str | os.PathLike[str] | IO[bytes] | Iterable[bytes]
-RESUMABLE_THRESHOLD: int | None = None
-"""Files at least this large go through tus by default; None: only when asked (``resume``)."""
+RESUMABLE_THRESHOLD = 4 << 20
+"""Files at least this large go as resumable uploads; smaller ones as one PUT (resent whole)."""
 
 
 class Client:
@@ -136,19 +136,20 @@ class Client:
         limit_rate: int | None = None,
         progress: Progress | None = None,
         resumable_threshold: int | None = RESUMABLE_THRESHOLD,
-        chunk_size: int = DEFAULT_CHUNK,
+        chunk_size: int | None = None,
         if_none_match: bool = False,
         state: ResumeState | None = None,
         resume: bool = False,
+        on_resume: Callable[[int, int], None] | None = None,
     ) -> BlobStat:
         """Store ``source`` (a path, a binary file or an iterable of bytes) under ``key``.
 
-        Everything is sent by one chunked PUT, hashed while it is read, with
-        ``Content-Digest`` in the trailer section: the server checks it before
-        committing, and the SHA-256 it answers is compared with the one sent.
-        With ``resume``, or for a path of at least ``resumable_threshold``
-        bytes, the file goes through tus instead (a tus upload remembered in
-        ``state`` continues).
+        A regular file of at least ``resumable_threshold`` bytes (or any, with
+        ``resume``) is a resumable upload (:meth:`upload_resumable`, remembered
+        in ``state``): one PATCH, the file's SHA-256 in its trailer, checked by
+        the server before it commits. Anything else is one chunked PUT, hashed
+        while it is read, with ``Content-Digest`` in the trailer section. The
+        SHA-256 the server answers is compared with the one sent.
         """
         bucket = TokenBucket(limit_rate) if limit_rate else None
         if isinstance(source, str | os.PathLike):
@@ -164,7 +165,7 @@ class Client:
                     return self.upload_resumable(
                         key, path, content_type=content_type, chunk_size=chunk_size,
                         limit_rate=limit_rate, progress=progress, state=state,
-                        if_none_match=if_none_match, resume=resume,
+                        if_none_match=if_none_match, resume=resume, on_resume=on_resume,
                     )  # fmt: skip
             with open(path, "rb") as f:
                 if path.is_file():
@@ -281,7 +282,7 @@ class Client:
         path: str | os.PathLike[str],
         *,
         content_type: str | None = None,
-        chunk_size: int = DEFAULT_CHUNK,
+        chunk_size: int | None = None,
         limit_rate: int | None = None,
         progress: Progress | None = None,
         state: ResumeState | None = None,
@@ -291,9 +292,11 @@ class Client:
     ) -> BlobStat:
         """Upload a file through tus, remembering the upload in ``state`` until it is done.
 
-        With ``resume`` an upload remembered for this (server, key, file, size,
-        mtime) continues where the server has it (HEAD, then PATCH). The blob's
-        SHA-256 (``Repr-Digest``) is compared with the file's at the end.
+        The file goes in one PATCH (or PATCHes of ``chunk_size``) with its
+        SHA-256 as ``Repr-Digest`` in the trailer; the server commits only if
+        it matches (``blobstream.client.upload``). With ``resume`` an upload
+        remembered for this (server, key, file, size, mtime) continues where
+        the server has it (HEAD, then PATCH of the rest).
         """
         from blobstream.client.upload import ResumableUpload
 
