@@ -45,8 +45,9 @@ def add_parsers(commands: Any) -> None:
     put = commands.add_parser(
         "put", parents=[common], help="upload a file or stdin", description=__doc__
     )
-    put.add_argument("src", metavar="SRC", help="file to upload, or - for stdin")
-    put.add_argument("key", metavar="KEY", help="blob key, e.g. isos/big.iso")
+    put.add_argument("src", metavar="SRC", help="file to upload, - for stdin, or DIR with -r")
+    put.add_argument("key", metavar="KEY", help="blob key, e.g. isos/big.iso (PREFIX with -r)")
+    _tree_options(put, "upload DIR to keys PREFIX/<path>, skipping unchanged files")
     put.add_argument("--resume", action="store_true", help="continue an interrupted upload")
     put.add_argument("--limit-rate", type=_rate, metavar="RATE", help="at most RATE bytes/s (8M)")
     put.add_argument("--content-type", help="stored media type (default: guessed from SRC)")
@@ -60,17 +61,35 @@ def add_parsers(commands: Any) -> None:
     get = commands.add_parser(
         "get", parents=[common], help="download a blob to a file or stdout", description=__doc__
     )
-    get.add_argument("key", metavar="KEY", help="blob key")
+    get.add_argument("key", metavar="KEY", help="blob key (PREFIX with -r)")
     get.add_argument("dest", metavar="DEST", help="file or directory to write, or - for stdout")
+    _tree_options(get, "download every blob under PREFIX into DEST, skipping unchanged files")
     get.add_argument("--resume", action="store_true", help="continue DEST.part (Range, If-Range)")
     get.add_argument("--limit-rate", type=_rate, metavar="RATE", help="at most RATE bytes/s (8M)")
     get.set_defaults(handler=guarded(run_get))
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError("give a number of parallel transfers from 1 to 64")
+    return int(text)
+
+
+def _tree_options(parser: argparse.ArgumentParser, recursive_help: str) -> None:
+    parser.add_argument("-r", "--recursive", action="store_true", help=recursive_help)
+    parser.add_argument(
+        "-j", "--jobs", type=_jobs, default=4, metavar="N", help="with -r: N files at a time (4)"
+    )
 
 
 def run_put(args: argparse.Namespace, env: dict[str, str]) -> int:
     from blobstream.client import ResumeState
     from blobstream.client.core import RESUMABLE_THRESHOLD
 
+    if args.recursive:
+        from blobstream.cli.tree import run_put_tree
+
+        return run_put_tree(args, env)
     if args.chunk_size is not None and args.chunk_size <= 0:
         return usage_error(args, "--chunk-size must be positive")
     state = ResumeState.default(env)
@@ -110,6 +129,11 @@ def run_put(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 def run_get(args: argparse.Namespace, env: dict[str, str]) -> int:
     from blobstream.client import BlobStat, ResumeState
+
+    if args.recursive:
+        from blobstream.cli.tree import run_get_tree
+
+        return run_get_tree(args, env)
 
     with client_for(args, env) as client:
         if args.dest == "-":

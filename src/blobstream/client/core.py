@@ -12,7 +12,7 @@ import mimetypes
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from blobstream.client.errors import (
     ClientError,
@@ -27,6 +27,9 @@ from blobstream.client.state import ResumeState
 from blobstream.client.trailer import Fill, NoTrailers, fill_from, put_with_trailer
 from blobstream.client.transport import DEFAULT_URL, PIECE, SizedBody, Transport
 from blobstream.client.tus import TusClient, hash_range, read_range
+
+if TYPE_CHECKING:
+    from blobstream.client.tree import FileOutcome, TreeResult
 
 Progress = Callable[[int], None]
 Source = str | os.PathLike[str] | IO[bytes] | Iterable[bytes]
@@ -305,6 +308,40 @@ class Client:
             chunk_size=chunk_size, bucket=TokenBucket(limit_rate) if limit_rate else None,
             progress=progress, state=state, if_none_match=if_none_match,
         ).run(resume=resume, on_resume=on_resume)  # fmt: skip
+
+    def put_tree(
+        self, root: str | os.PathLike[str], prefix: str, *, jobs: int = 4, resume: bool = False,
+        state: ResumeState | None = None, progress: Progress | None = None,
+        on_file: Callable[[FileOutcome], None] | None = None,
+    ) -> TreeResult:  # fmt: skip
+        """Upload every file under ``root`` to ``prefix/<relative path>``, ``jobs`` at a time.
+
+        Files whose size and SHA-256 equal the blob's are skipped; each other file
+        goes by :meth:`put` (resumable, verified). A failed file is listed in the
+        result, the others go on (``blobstream.client.tree``).
+        """
+        from blobstream.client.tree import put_tree
+
+        return put_tree(
+            self, Path(root), prefix, jobs=jobs, resume=resume, state=state, progress=progress,
+            on_file=on_file,
+        )  # fmt: skip
+
+    def get_tree(
+        self, prefix: str, root: str | os.PathLike[str], *, jobs: int = 4, resume: bool = False,
+        state: ResumeState | None = None, progress: Progress | None = None,
+        on_file: Callable[[FileOutcome], None] | None = None,
+    ) -> TreeResult:  # fmt: skip
+        """Download every blob under ``prefix`` to ``root/<rest of the key>``, ``jobs`` at a time.
+
+        Local files whose size and SHA-256 equal the blob's are skipped; the
+        others go by :meth:`get` (through ``.part``, verified)."""
+        from blobstream.client.tree import get_tree
+
+        return get_tree(
+            self, prefix, Path(root), jobs=jobs, resume=resume, state=state, progress=progress,
+            on_file=on_file,
+        )  # fmt: skip
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """``DELETE /blobs/{key}``: NotFoundError if absent, ConflictError if ``if_match`` fails."""
