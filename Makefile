@@ -6,14 +6,14 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.test-installed
 
-.PHONY: web-bundle serve install test test-deps tests-js lint typecheck pytest clean
+.PHONY: web-bundle serve install test test-deps tests-js lint typecheck docs pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[dav]'
 	touch $@
 
 # The web page's tus-js-client bundle, built from web/ (npm ci only when the lock changed).
@@ -34,7 +34,7 @@ serve: install
 	$(BIN)/blobstream serve
 
 $(TEST_INSTALLED): pyproject.toml $(INSTALLED)
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,docs]'
 	touch $@
 
 # tus-js-client for tests/tus, pinned by tests/js/package-lock.json (node_modules is not committed)
@@ -52,10 +52,16 @@ lint: test-deps
 typecheck: test-deps
 	$(BIN)/mypy
 
+# The docs site (mkdocs.yml, docs/): --strict makes every warning (a broken link or anchor, a
+# docstring the API reference cannot read) fail the build; not --quiet, which hides warnings
+# from the strict count. The site goes to build/site (ignored).
+docs: test-deps
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
 pytest: test-deps
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
 # make bench: install nginx, wrk and the peers when missing, run bench/ and write docs/BENCHMARKS.md
 .PHONY: bench

@@ -22,6 +22,8 @@ AUTH_KEY = "blobstream.auth"
 ANONYMOUS = Principal(name="anonymous", role=Role.ADMIN)
 PRESIGNED = "presigned"
 _CHALLENGE = 'Bearer realm="blobstream"'
+# WebDAV clients (file managers, davfs2, rclone) know Basic: the token is the password.
+_BASIC_CHALLENGE = 'Basic realm="blobstream", charset="UTF-8"'
 
 
 class AuthState:
@@ -57,20 +59,41 @@ def _ours() -> bool:
 
 def _unauthorized(detail: str, error: str | None = None) -> Unauthorized:
     err = Unauthorized(detail)
-    challenge = _CHALLENGE + (f', error="{error}"' if error else "")
+    if request.blueprint == "dav":
+        challenge = _BASIC_CHALLENGE
+    else:
+        challenge = _CHALLENGE + (f', error="{error}"' if error else "")
     err.headers = {"WWW-Authenticate": challenge}
     return err
 
 
 def _bearer() -> str | None:
-    """The token of ``Authorization: Bearer <token>`` (RFC 6750 §2.1), None when absent."""
+    """The token of ``Authorization: Bearer <token>`` (RFC 6750 §2.1) or the password of
+    ``Basic`` credentials, None when absent."""
     header = request.headers.get("Authorization")
     if header is None:
         return None
     scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() == "basic":
+        return _basic_password(token.strip())
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("the Authorization header must be 'Bearer <token>'", "invalid_request")
     return token.strip()
+
+
+def _basic_password(credentials: str) -> str:
+    """The password of ``Authorization: Basic`` (RFC 7617 §2), taken as the token."""
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _unauthorized("the Basic credentials are not base64 of user:token") from None
+    _user, colon, password = decoded.partition(":")
+    if not colon or not password:
+        raise _unauthorized("send the token as the Basic password (any user name)")
+    return password
 
 
 def _authenticate(config: AuthConfig) -> Principal:

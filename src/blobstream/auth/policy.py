@@ -19,6 +19,8 @@ UPLOAD_BLUEPRINTS = frozenset({"tus", "uploads", "resumable"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Methods whose body is stored: they count against the uploads cap.
 UPLOAD_METHODS = frozenset({"PUT", "POST", "PATCH"})
+# WebDAV (RFC 4918): PROPFIND only looks; LOCK, PROPPATCH, MKCOL, COPY, MOVE change.
+DAV_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND"})
 
 
 def required_role(
@@ -35,6 +37,8 @@ def required_role(
         return Role.ADMIN if protect_metrics else None
     if blueprint in OPEN_BLUEPRINTS_SAFE or endpoint == "static":
         return None if method in SAFE_METHODS else Role.WRITE
+    if blueprint == "dav":
+        return Role.READ if method in DAV_READ_METHODS else Role.WRITE
     if blueprint in UPLOAD_BLUEPRINTS or (rule is not None and "/uploads" in rule):
         return Role.WRITE
     return Role.READ if method in SAFE_METHODS else Role.WRITE

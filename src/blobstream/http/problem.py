@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from blobstream.errors import BlobstreamError
+from blobstream.errors import PROBLEM_JSON, BlobstreamError
 
-PROBLEM_JSON = "application/problem+json"
-"""The media type of a problem details body (RFC 9457 §3)."""
+__all__ = ["PROBLEM_JSON", "problem", "problem_from_error"]
 
 _MEMBERS = frozenset({"type", "title", "status", "detail"})
 
@@ -22,4 +21,4 @@ def problem(
 
 def problem_from_error(err: BlobstreamError) -> dict[str, object]:
     """The problem details object for a blobstream error (RFC 9457 §3.1)."""
-    return problem(err.status, err.title, err.detail, err.type_uri)
+    return err.as_problem()

@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask("blobstream")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config.update(config or {})
-    Blobstream(app)
+    Blobstream(app, standalone=True)
     if str(app.config.get("BLOBSTREAM_LEAN", os.environ.get("BLOBSTREAM_LEAN", "1"))) not in OFF:
         lean.install(app)
     return app

@@ -9,17 +9,17 @@ Configuration comes from ``app.config`` with the ``BLOBSTREAM_`` prefix:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import BaseConverter
 
 from blobstream import events, tus, web
 from blobstream.auth import hook as auth_hook
 from blobstream.errors import BlobstreamError
-from blobstream.http.problem import PROBLEM_JSON, problem, problem_from_error
+from blobstream.http.problem import PROBLEM_JSON, problem
 from blobstream.server import blobs, metrics, openapi
 from blobstream.server.state import EXTENSION_KEY, State, state
 from blobstream.storage import DEFAULT_STORAGE, open_store
@@ -48,12 +48,7 @@ def healthz() -> tuple[Response, int]:
 
 
 def problem_response(err: BlobstreamError) -> Response:
-    response = jsonify(problem_from_error(err))
-    response.status_code = err.status
-    response.content_type = PROBLEM_JSON
-    for name, value in err.headers.items():
-        response.headers[name] = value
-    return _close_if_unread(response)
+    return err.get_response(request.environ)  # type: ignore[return-value]
 
 
 def http_problem(exc: HTTPException) -> Response:
@@ -70,10 +65,10 @@ def http_problem(exc: HTTPException) -> Response:
 
 
 def unexpected_problem(exc: Exception) -> Response:
-    if isinstance(exc, HTTPException):
-        return http_problem(exc)
     if isinstance(exc, BlobstreamError):
         return problem_response(exc)
+    if isinstance(exc, HTTPException):
+        return http_problem(exc)
     log.exception("unexpected failure answering %s %s", request.method, request.path)
     err = BlobstreamError("the server failed; the failure is logged")
     return problem_response(err)
@@ -92,8 +87,10 @@ def _close_if_body_ignored(response: Response) -> Response:
     parse it after the response and might answer it too (a second, unasked-for
     response on the connection). Closing the connection instead keeps one answer
     per request."""
-    if request.method not in ("PUT", "POST", "PATCH") and (
-        request.content_length or "Transfer-Encoding" in request.headers
+    if (
+        request.method not in ("PUT", "POST", "PATCH")
+        and (request.content_length or "Transfer-Encoding" in request.headers)
+        and not g.get("blobstream_body_read")  # WebDAV reads its XML bodies
     ):
         response.headers["Connection"] = "close"
     return response
@@ -105,8 +102,72 @@ def _log_server_errors(err: BlobstreamError) -> Response:
     return problem_response(err)
 
 
+# Flask's per-scope hook lists (key None: every request of the app; a blueprint's
+# name: that blueprint's requests only).
+_HOOKS = ("before_request_funcs", "after_request_funcs", "teardown_request_funcs")
+
+
+def _scope_hooks(app: Flask, blueprints: list[str], seen: dict[str, int]) -> None:
+    """Move the app-wide hooks registered since ``seen`` to ``blueprints`` only.
+
+    They go first in each blueprint's list: they ran before the blueprint's own
+    ``before_request`` hooks (after its ``after_request`` ones) when app-wide.
+    """
+    for attr in _HOOKS:
+        scopes: dict[str | None, list[Callable[..., Any]]] = getattr(app, attr)
+        app_wide = scopes.get(None, [])
+        added = app_wide[seen[attr] :]
+        del app_wide[seen[attr] :]
+        for name in blueprints:
+            scopes[name] = [*added, *scopes.get(name, [])]
+
+
+def _answer_as_problems(app: Flask, scopes: Sequence[str | None]) -> None:
+    """Register the problem+json error handlers and ``after_request`` for ``scopes``."""
+    handlers: list[tuple[type[Exception], Callable[[Any], Response]]] = [
+        (BlobstreamError, _log_server_errors),
+        (HTTPException, http_problem),
+        (Exception, unexpected_problem),
+    ]
+    for scope in scopes:
+        for exc_class, handler in handlers:
+            app.error_handler_spec[scope][None][exc_class] = handler
+        app.after_request_funcs[scope].insert(0, _close_if_body_ignored)
+
+
+def _claim_routing_errors() -> Response | None:
+    """A 405 on one of blobstream's routes (any routing error under its own URL
+    prefix) is blobstream's to answer, as problem+json.
+
+    Routing errors reach only app-wide handlers (the request matched no
+    blueprint), so this app-wide hook answers them, and only them.
+    """
+    exc = request.routing_exception
+    if not isinstance(exc, HTTPException):
+        return None
+    prefix = state().config.get("url_prefix")
+    if prefix and (request.path + "/").startswith(prefix.rstrip("/") + "/"):
+        return http_problem(exc)  # anything under blobstream's own prefix
+    if not isinstance(exc, MethodNotAllowed) or not exc.valid_methods:
+        return None
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        rule, _ = adapter.match(method=next(iter(exc.valid_methods)), return_rule=True)
+    except HTTPException:
+        return None
+    if rule.endpoint.partition(".")[0] not in state().blueprints:
+        return None
+    return http_problem(exc)
+
+
 class Blobstream:
-    """Mount the blob API on a Flask app (SPEC "Flask developers")."""
+    """Mount the blob API on a Flask app (SPEC "Flask developers").
+
+    Everything it registers answers only for its own blueprints: the app's other
+    routes keep their own error pages, handlers and exception propagation.
+    ``Blobstream(app, standalone=True)`` is for blobstream's own server, whose
+    every answer (404 of an unknown path included) is a problem document.
+    """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         self.options = options
@@ -128,7 +189,8 @@ class Blobstream:
             store=store, max_size=int(max_size) if max_size else None, config=config
         )
         app.url_map.converters.setdefault("blobkey", KeyConverter)
-        app.url_map.merge_slashes = False
+        before = set(app.blueprints)
+        hooks_before = {attr: len(getattr(app, attr).get(None, ())) for attr in _HOOKS}
         prefix = config.get("url_prefix") or None
         for blueprint in (blobs.bp, health, metrics.bp, openapi.bp):
             app.register_blueprint(blueprint, url_prefix=prefix)
@@ -137,13 +199,25 @@ class Blobstream:
         from blobstream.tus import ietf  # IETF resumable uploads, on the tus upload state
 
         ietf.install(app, prefix)
+        from blobstream import dav
+
+        if dav.wanted(config):
+            dav.install(app, store, prefix)
         metrics.install(app)
         auth_hook.install(app, config)
         events.install(app, store, config, self.listeners)
-        app.register_error_handler(BlobstreamError, _log_server_errors)
-        app.register_error_handler(HTTPException, http_problem)
-        app.register_error_handler(Exception, unexpected_problem)
-        app.after_request(_close_if_body_ignored)
+        ours = [name for name in app.blueprints if name not in before]
+        app.extensions[EXTENSION_KEY].blueprints = ours
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint.partition(".")[0] in ours:
+                rule.merge_slashes = False  # "a//b" is a key of its own, not a redirect
+        if config.get("standalone"):
+            # blobstream's own server: every answer of the app is blobstream's.
+            _answer_as_problems(app, [None])
+            return
+        _scope_hooks(app, ours, hooks_before)
+        _answer_as_problems(app, ours)
+        app.before_request(_claim_routing_errors)
 
     def on(self, event: str, fn: Callable[[events.Event], None]) -> Callable[[events.Event], None]:
         """Call ``fn(event)`` after each ``event`` ("*": every one); failures are logged."""

@@ -150,6 +150,7 @@ class LeanBlobs:
         self.state: State = app.extensions[EXTENSION_KEY]
         self.auth = auth_state(app).config
         self.hooks: Hooks | None = app.extensions.get(HOOKS_KEY)
+        self.metrics = metrics.metrics_of(app)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
@@ -240,9 +241,9 @@ class LeanBlobs:
             headers.append(("Content-Length", str(plan.length)))
         headers.append(("Cache-Control", "no-cache"))
         headers.append((REQUEST_ID_HEADER, request_id_of(environ.get("HTTP_X_REQUEST_ID"))))
-        gauge = metrics.IN_FLIGHT.labels(ROUTE)
+        gauge = self.metrics.in_flight.labels(ROUTE)
         gauge.inc()
-        metrics.count(ROUTE, method, plan.status, None, plan.length)
+        self.metrics.count(ROUTE, method, plan.status, None, plan.length)
         download = _Download(cast(IO[bytes], reader), gauge.dec)
         if plan.spans is not None and method != "HEAD" and plan.length > 0:
             if plan.boundary is not None:
@@ -328,7 +329,7 @@ class LeanBlobs:
             environ["wsgi.input"] = TimedInput(environ["wsgi.input"], sock, self.auth.body_timeout)
             req = Request(environ)
         request_id = request_id_of(environ.get("HTTP_X_REQUEST_ID"))
-        gauge = metrics.IN_FLIGHT.labels(ROUTE)
+        gauge = self.metrics.in_flight.labels(ROUTE)
         gauge.inc()
         try:
             info, created = store_stream(
@@ -354,7 +355,7 @@ class LeanBlobs:
             location = environ.get("SCRIPT_NAME", "") + PREFIX + quote(info.key, safe=_KEY_SAFE)
             headers.append(("Location", location))
         headers.append((REQUEST_ID_HEADER, request_id))
-        metrics.count(ROUTE, "PUT", status, info.size, len(body))
+        self.metrics.count(ROUTE, "PUT", status, info.size, len(body))
         start_response(_status(status), headers)
         return [body]
 
@@ -377,7 +378,7 @@ class LeanBlobs:
         ]
         if length != 0:
             headers.append(("Connection", "close"))
-        metrics.count(ROUTE, "PUT", err.status, None, len(body))
+        self.metrics.count(ROUTE, "PUT", err.status, None, len(body))
         start_response(_status(err.status), headers)
         return [body]
 

@@ -17,6 +17,7 @@ class State:
     store: BlobStore
     max_size: int | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    blueprints: list[str] = field(default_factory=list)  # the names of blobstream's own
 
 
 def state() -> State:
