@@ -120,7 +120,7 @@ def test_a_changed_file_is_refused_and_nothing_is_stored(
     cli: Cli, server: Server, tmp_path: Path
 ) -> None:
     """The bytes the server holds do not match the file any more: the digest catches it."""
-    src = random_file(tmp_path / "f.bin", 8 * MiB)
+    src = random_file(tmp_path / "f.bin", 24 * MiB)  # more than the socket buffers hold
     key = unique("resume")
     with Relay(server.port) as relay:
         relay.reset_count(rate=4 * MiB)

