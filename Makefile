@@ -1,4 +1,4 @@
-# make serve: install and run the server on ./blobstream-data at http://127.0.0.1:8080
+# make serve: install and run the server on ./blobstream-data at http://127.0.0.1:8080 (S3 API on :9000)
 # make test:  install everything the tests need, start real services, run lint, types, tests
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dav]'
+	$(BIN)/pip install -q -e '.[all]'
 	touch $@
 
 # The web page's tus-js-client bundle, built from web/ (npm ci only when the lock changed).
@@ -31,7 +31,7 @@ web-bundle: $(WEB_BUNDLE)
 install: $(INSTALLED) $(WEB_BUNDLE)
 
 serve: install
-	$(BIN)/blobstream serve
+	$(BIN)/blobstream serve --s3-port 9000
 
 $(TEST_INSTALLED): pyproject.toml $(INSTALLED)
 	$(BIN)/pip install -q -e '.[test,docs]'
@@ -46,11 +46,12 @@ test-deps: $(TEST_INSTALLED) $(WEB_BUNDLE) tests-js
 	bash scripts/system-deps.sh
 
 lint: test-deps
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: test-deps
 	$(BIN)/mypy
+	$(BIN)/mypy --strict examples
 
 # The docs site (mkdocs.yml, docs/): --strict makes every warning (a broken link or anchor, a
 # docstring the API reference cannot read) fail the build; not --quiet, which hides warnings

@@ -20,6 +20,10 @@ TARGETS: dict[str, list[tuple[str, float | None]]] = {
     "small-get": [("flask", 1.2), ("nginx", None)],
     "small-put": [("flask", 1.2), ("flask-fsync", None), ("nginx", None)],
     "tus-patch": [("tus-node", 1.2)],
+    # WebDAV (/dav/) against the native API (/blobs/) of the same server
+    "webdav-put-cl": [("rest", 0.9)],
+    "webdav-put-chunked": [("rest", 0.9)],
+    "webdav-get": [("rest", 0.9)],
 }
 
 

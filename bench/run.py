@@ -11,7 +11,7 @@ Settings come from the environment (sizes like ``4G``, ``256M``):
 - ``BENCH_MEM_SIZE`` (BENCH_SIZE; 16G to check the promise): the large body of the memory test.
 - ``BENCH_TUS_SIZE`` (1G): the body of one tus PATCH.
 - ``BENCH_SCENARIOS``: a comma list to run only some (large, ranges, sizes, concurrency,
-  small, memory, listing, tus).
+  small, memory, listing, tus, webdav).
 - ``BENCH_EXTRA_STORAGE``: more storage URLs for blobstream in ``large`` (postgresql://, s3://).
 - ``BENCH_OUT`` (docs): where BENCHMARKS.md and bench/*.png go.
 """

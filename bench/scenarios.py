@@ -28,6 +28,7 @@ from bench.measure import (
     wrk,
 )
 from bench.servers import Blobstream, PeakRss, Server
+from bench.webdav import webdav
 
 
 @dataclass
@@ -447,6 +448,7 @@ SCENARIOS: dict[str, Callable[[Bench], None]] = {
     "memory": memory,
     "listing": listing,
     "tus": tus,
+    "webdav": webdav,
 }
 
 

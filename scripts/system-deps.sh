@@ -12,6 +12,8 @@ command -v node >/dev/null || missing+=(nodejs npm)
 command -v litmus >/dev/null || missing+=(litmus)
 command -v rclone >/dev/null || missing+=(rclone)
 command -v cadaver >/dev/null || missing+=(cadaver)
+# S3 clients for tests/s3api (boto3, the AWS CLI and MinIO's client come from PyPI)
+command -v s3cmd >/dev/null || missing+=(s3cmd)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

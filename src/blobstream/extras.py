@@ -1,8 +1,9 @@
 """Optional dependencies: a missing one is a one-line error that names its extra.
 
 ``pip install blobstream`` is the library (Flask, Werkzeug); the extras add the
-rest: ``[server]`` (gunicorn, prometheus-client), ``[postgres]`` (psycopg),
-``[s3]`` (boto3), ``[client]`` (requests, rich), ``[all]``.
+rest: ``[server]`` (gunicorn, prometheus-client, wsgidav; defusedxml and awscrt for
+the S3 API), ``[postgres]`` (psycopg), ``[s3]`` (boto3), ``[client]`` (requests,
+rich), ``[all]``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 # The top-level modules each extra brings: only their absence is reported as a
 # missing extra, so a broken import of blobstream's own code still fails loudly.
 MODULES = {
-    "server": frozenset({"gunicorn", "prometheus_client"}),
+    "server": frozenset({"gunicorn", "prometheus_client", "wsgidav", "defusedxml", "awscrt"}),
     "postgres": frozenset({"psycopg", "psycopg_pool", "psycopg_binary"}),
     "s3": frozenset({"boto3", "botocore", "s3transfer"}),
     "client": frozenset({"requests", "urllib3", "rich"}),

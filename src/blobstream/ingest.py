@@ -11,13 +11,18 @@ checked before the commit.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from blobstream.errors import BadRequest, DigestMismatch, InvalidHeader
 from blobstream.events.hub import current_hooks
 from blobstream.http.digests import expected_digests
 from blobstream.storage.protocol import ALWAYS, BlobInfo, BlobStore, Commit, WriteCondition
-from blobstream.streams import CopyResult, Readable, copy_stream, new_hashers
+from blobstream.streams import CopyResult, Hasher, Readable, copy_stream, new_hashers
+
+# Called once the body arrived and its digests matched, before the commit: it may
+# refuse (raise) and returns the metadata recorded with the version (a dialect's own).
+Finish = Callable[[CopyResult], Mapping[str, str]]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
@@ -92,23 +97,30 @@ def store_stream(
     content_type: str = DEFAULT_CONTENT_TYPE,
     condition: WriteCondition = ALWAYS,
     expected: Expected = Expected(),
+    extra_hashers: Mapping[str, Hasher] | None = None,
+    finish: Finish | None = None,
 ) -> tuple[BlobInfo, bool]:
     """Stream ``source`` into a new version of ``key``; return it and whether the key is new.
 
-    The app's hooks (quotas, the pre-commit veto, events) are asked on the way."""
+    The app's hooks (quotas, the pre-commit veto, events) are asked on the way.
+    ``extra_hashers`` see every byte too; ``finish`` checks them before the commit
+    and gives the version's metadata."""
     body = source  # the request's own stream: its trailers are read after the copy
     hooks = current_hooks()
     if hooks is not None:
         source = hooks.before_write(key, source, length)
     hashers = new_hashers(md5=expected.md5 is not None or wants_md5(body))
+    if extra_hashers:
+        hashers.update(extra_hashers)
     writer = store.begin_write(key)
     try:
         result = copy_stream(source, writer, length=length, limit=limit, hashers=hashers)
         verify(result, expected)
         verify_trailers(result, body)
+        meta = finish(result) if finish is not None else {}
         if hooks is not None:
             hooks.before_commit(key, result.size, result.sha256, content_type)
-        stored = writer.commit(Commit(result.size, result.sha256, content_type, condition))
+        stored = writer.commit(Commit(result.size, result.sha256, content_type, condition, meta))
     except BaseException:
         writer.abort()
         raise

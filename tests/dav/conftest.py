@@ -6,8 +6,12 @@ with Basic (any user name, the token as the password) as a file manager would.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,6 +22,8 @@ from tests.support import Server
 WRITE = "dav-write-token"
 READ = "dav-read-token"
 TOKENS = f"{WRITE}=write,{READ}=read"
+SECRET = "dav-presign-secret"
+ENV = {"BLOBSTREAM_TOKENS": TOKENS, "BLOBSTREAM_SECRET": SECRET}
 BACKENDS = ["file", "postgresql", "s3"]
 
 
@@ -25,6 +31,7 @@ BACKENDS = ["file", "postgresql", "s3"]
 class DavServer:
     name: str
     server: Server
+    litmus: subprocess.Popen[str] | None = None  # started with the server (test_litmus.py)
 
     @property
     def url(self) -> str:
@@ -41,11 +48,8 @@ class DavServer:
 
 
 def storage_for(
-    name: str, tmp: object, postgres: PostgresCluster | None, moto: MotoServer | None
+    name: str, tmp: Path, postgres: PostgresCluster | None, moto: MotoServer | None
 ) -> str:
-    from pathlib import Path
-
-    assert isinstance(tmp, Path)
     if name == "file":
         return (tmp / "data").as_uri()
     if name == "postgresql":
@@ -55,16 +59,52 @@ def storage_for(
     return moto.url(moto.new_bucket(), "data", part_size="5MiB")
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def dav_server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres: PostgresCluster,
-    moto: MotoServer,
-) -> Iterator[DavServer]:
-    """One server per backend, shared by the WebDAV tests of that backend."""
-    root = tmp_path_factory.mktemp(f"dav-{request.param}")
-    storage = storage_for(request.param, root, postgres, moto)
-    server = Server(storage, root / "server.log", env={"BLOBSTREAM_TOKENS": TOKENS})
-    with server:
-        yield DavServer(request.param, server)
+@pytest.fixture(scope="session")
+def dav_servers(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresCluster, moto: MotoServer
+) -> Iterator[dict[str, DavServer]]:
+    """One server per backend, all running at once, each with litmus started on it.
+
+    litmus spends its time waiting on round trips: it runs beside the other
+    tests, and ``test_litmus.py`` only collects what it found."""
+    servers = {}
+    for name in BACKENDS:
+        root = tmp_path_factory.mktemp(f"dav-{name}")
+        storage = storage_for(name, root, postgres, moto)
+        server = Server(storage, root / "server.log", env=ENV)
+        servers[name] = DavServer(name, server.start(wait=False))
+    try:
+        for dav in servers.values():
+            dav.server.wait_ready()
+            dav.litmus = start_litmus(dav, tmp_path_factory.mktemp(f"litmus-{dav.name}"))
+        yield servers
+    finally:
+        for dav in servers.values():
+            run = dav.litmus
+            if run is not None and run.stdout is not None and not run.stdout.closed:
+                if run.poll() is None:
+                    run.kill()  # not waited for by a test (a selection without test_litmus)
+                run.communicate()
+            dav.server.stop()
+
+
+def start_litmus(dav: DavServer, cwd: Path) -> subprocess.Popen[str]:
+    """litmus on a collection of its own (it works under ``<base>litmus/`` and cleans up)."""
+    litmus = shutil.which("litmus")
+    assert litmus, "litmus is not installed (scripts/system-deps.sh installs it)"
+    base = f"{dav.dav}litmus-{uuid.uuid4().hex[:8]}/"
+    made = dav.session().request("MKCOL", base, timeout=30)
+    assert made.status_code == 201, made.text
+    return subprocess.Popen(
+        [litmus, "--keep-going", base, "anyone", WRITE],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def dav_server(request: pytest.FixtureRequest, dav_servers: dict[str, DavServer]) -> DavServer:
+    """The server of one backend, shared by the WebDAV tests of that backend."""
+    return dav_servers[request.param]

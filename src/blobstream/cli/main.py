@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from blobstream.cli import listing, transfer
 from blobstream.cli.status import ExitStatus
+from blobstream.extras import MissingExtra
 
 CLIENT_COMMANDS = frozenset({"put", "get", "ls", "stat", "rm", "presign"})
 
@@ -42,6 +43,9 @@ def main(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -
         return ExitStatus.OK if exc.code == 0 else ExitStatus.USAGE
     try:
         status: int = args.handler(args, env)
+    except MissingExtra as exc:  # an optional dependency is not installed: say which
+        print(f"blobstream {args.command}: {exc}", file=sys.stderr)
+        return ExitStatus.USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED

@@ -6,6 +6,8 @@ import sys
 from types import TracebackType
 from typing import Any, TextIO
 
+from blobstream.extras import needs
+
 
 class TransferProgress:
     """``advance(n)`` as bytes move; ``start(total, done)`` once the size is known."""
@@ -31,15 +33,16 @@ class TransferProgress:
 
     def __enter__(self) -> TransferProgress:
         if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
+            with needs("client", "the progress bar"):
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    DownloadColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                    TransferSpeedColumn,
+                )
 
             self._progress = Progress(
                 TextColumn("[bold]{task.description}"),

@@ -11,7 +11,8 @@ from blobstream.auth import serving
 from blobstream.cli.sizes import parse_size
 from blobstream.cli.status import ExitStatus
 from blobstream.errors import BlobstreamError
-from blobstream.storage import DEFAULT_STORAGE
+from blobstream.extras import needs
+from blobstream.storage import DEFAULT_STORAGE, require_backend
 
 
 def add_parser(commands: Any) -> None:
@@ -25,6 +26,16 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--threads", type=int, help="threads per worker (env BLOBSTREAM_THREADS; 16)")
     p.add_argument("--max-size", help="largest body accepted, e.g. 100G (env BLOBSTREAM_MAX_SIZE)")
     serving.add_arguments(p)
+    p.add_argument(
+        "--s3-port",
+        type=int,
+        help="also serve the S3 API on this port of the same host (env BLOBSTREAM_S3_PORT; off)",
+    )
+    p.add_argument(
+        "--s3-credentials",
+        help="file of 'ACCESS_KEY SECRET ROLE' lines for the S3 API (env "
+        "BLOBSTREAM_S3_CREDENTIALS_FILE); or env BLOBSTREAM_S3_CREDENTIALS='AK:SK:role,...'",
+    )
     p.add_argument(
         "--hook-url",
         action="append",
@@ -65,13 +76,53 @@ def hook_config(args: argparse.Namespace, env: dict[str, str], storage: str) -> 
     return config
 
 
-def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from blobstream.auth.redact import install_filter
-    from blobstream.server.launcher import ServeOptions, serve
+def s3_config(args: argparse.Namespace, env: dict[str, str], options: Any) -> str | None:
+    """Set the S3 listener's options; its start-up note (None when it is off)."""
+    from blobstream.auth.config import is_loopback
+    from blobstream.s3.credentials import parse_credentials, read_credentials_file
 
+    port = args.s3_port if args.s3_port is not None else env.get("BLOBSTREAM_S3_PORT")
+    if port in (None, ""):
+        return None
+    options.s3_port = int(port)
+    if options.s3_port == options.port:
+        raise ValueError("--s3-port must differ from --port")
+    keys = (
+        parse_credentials(env["BLOBSTREAM_S3_CREDENTIALS"])
+        if env.get("BLOBSTREAM_S3_CREDENTIALS")
+        else []
+    )
+    path = args.s3_credentials or env.get("BLOBSTREAM_S3_CREDENTIALS_FILE")
+    if path:
+        keys += read_credentials_file(path)
+    options.s3_credentials = keys
+    options.s3_region = env.get("BLOBSTREAM_S3_REGION") or "us-east-1"
+    where = f"S3 API on port {options.s3_port} (region {options.s3_region})"
+    if keys:
+        return f"{where}: {len(keys)} access key(s) configured; requests must be signed"
+    anonymous = args.allow_anonymous or env.get("BLOBSTREAM_ALLOW_ANONYMOUS")
+    if not is_loopback(options.host) and not anonymous:
+        raise PermissionError(
+            f"refusing to serve the S3 API on {options.host} without access keys: set "
+            "BLOBSTREAM_S3_CREDENTIALS='AK:SK:role,...' or --s3-credentials FILE, bind to "
+            "127.0.0.1, or pass --allow-anonymous if this network is trusted."
+        )
+    return f"{where}: no access keys configured; requests are served without a signature check"
+
+
+def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     def pick(name: str, default: Any) -> Any:
         value = getattr(args, name)
         return value if value is not None else env.get(f"BLOBSTREAM_{name.upper()}", default)
+
+    try:  # the storage's own extra (s3, postgres) first, then the server's
+        require_backend(pick("storage", DEFAULT_STORAGE))
+    except BlobstreamError as exc:
+        print(f"blobstream serve: {exc.detail}", file=sys.stderr)
+        return ExitStatus.ERROR
+    with needs("server", "the server"):  # gunicorn, prometheus-client, wsgidav
+        from blobstream.auth.redact import install_filter
+        from blobstream.server.launcher import ServeOptions, serve
 
     try:
         max_size = pick("max_size", None)
@@ -84,6 +135,7 @@ def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
             max_size=parse_size(str(max_size)) if max_size not in (None, "") else None,
         )
         access, access_note = serving.access_config(args, env, options.host)
+        s3_note = s3_config(args, env, options)
         access.update(hook_config(args, env, options.storage))
     except ValueError as exc:
         print(f"blobstream serve: {exc}", file=sys.stderr)
@@ -95,6 +147,8 @@ def run_serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     install_filter(logging.getLogger())
     logging.getLogger("blobstream").info("%s", access_note)
+    if s3_note:
+        logging.getLogger("blobstream").info("%s", s3_note)
     try:
         serve(options)
     except BlobstreamError as exc:

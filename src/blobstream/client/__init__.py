@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from blobstream.client.core import Client
-from blobstream.client.errors import (
-    BlobChangedError,
-    ClientError,
-    ConflictError,
-    ConnectionFailed,
-    InvalidKeyError,
-    NotFoundError,
-    RefusedError,
-    ServerError,
-    VerificationError,
-)
-from blobstream.client.models import BlobStat
-from blobstream.client.state import ResumeState
+from blobstream.extras import needs
+
+with needs("client", "blobstream's client"):  # requests
+    from blobstream.client.core import Client
+    from blobstream.client.errors import (
+        BlobChangedError,
+        ClientError,
+        ConflictError,
+        ConnectionFailed,
+        InvalidKeyError,
+        NotFoundError,
+        RefusedError,
+        ServerError,
+        VerificationError,
+    )
+    from blobstream.client.models import BlobStat
+    from blobstream.client.state import ResumeState
 
 __all__ = [
     "BlobChangedError",

@@ -22,11 +22,22 @@ OFF = ("0", "false", "no", "off")
 
 
 def wanted(config: dict[str, Any]) -> bool:
-    """Whether WebDAV is on: ``dav`` in the extension's config, else ``BLOBSTREAM_DAV``."""
+    """Whether WebDAV is on: ``dav`` in the extension's config, else ``BLOBSTREAM_DAV``.
+
+    On by default when WsgiDAV is installed (the ``server`` extra); asked for
+    explicitly without it, it is a configuration error (ValueError)."""
+    import importlib.util
     import os
 
-    value = config.get("dav", os.environ.get("BLOBSTREAM_DAV", "1"))
-    return str(value).strip().lower() not in OFF
+    value = config.get("dav", os.environ.get("BLOBSTREAM_DAV"))
+    if value is not None and str(value).strip().lower() in OFF:
+        return False
+    if importlib.util.find_spec("wsgidav") is None:
+        if value is not None:
+            raise ValueError("WebDAV at /dav/ needs: pip install 'blobstream[server]'")
+        log.info("WebDAV is off: WsgiDAV is not installed (pip install 'blobstream[server]')")
+        return False
+    return True
 
 
 def install(app: Flask, store: BlobStore, prefix: str | None) -> None:

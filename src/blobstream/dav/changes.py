@@ -21,9 +21,7 @@ from wsgidav import util
 from wsgidav.dav_error import (
     HTTP_BAD_REQUEST,
     HTTP_CONFLICT,
-    HTTP_CREATED,
     HTTP_METHOD_NOT_ALLOWED,
-    HTTP_NO_CONTENT,
     HTTP_NOT_IMPLEMENTED,
     DAVError,
 )
@@ -75,10 +73,10 @@ def put(
     if mtime is not None and not mtime.strip().isdigit():
         raise DAVError(HTTP_BAD_REQUEST, "X-OC-Mtime must be whole seconds since 1970")
     res = provider.get_resource_inst(path, environ)
-    parent = provider.get_resource_inst(util.get_uri_parent(path), environ)
     if res is not None and res.is_collection:
         raise DAVError(HTTP_METHOD_NOT_ALLOWED, "cannot PUT to a collection")
-    if parent is None or not parent.is_collection:
+    parent = provider.collection_at(util.get_uri_parent(path), environ)
+    if parent is None:
         raise DAVError(HTTP_CONFLICT, "the parent collection does not exist")
     server._evaluate_if_headers(res, environ)
     if res is None:
@@ -94,11 +92,13 @@ def put(
         record = {"etag": info.etag, "mtime": int(mtime)}
         provider.records.put(MTIME, info.key, json.dumps(record).encode())
         headers.append(("X-OC-Mtime", "accepted"))
-    status = HTTP_CREATED if created else HTTP_NO_CONTENT
-    result: list[bytes] = util.send_status_response(
-        environ, start_response, status, add_headers=headers
-    )
-    return result
+    if not created:
+        start_response("204 No Content", [*headers, ("Content-Length", "0")])
+        return []
+    body = json.dumps(info.to_json()).encode()  # what PUT /blobs answers
+    headers += [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    start_response("201 Created", headers)
+    return [body]
 
 
 def store_body(key: str, current: BlobInfo | None) -> tuple[BlobInfo, bool]:

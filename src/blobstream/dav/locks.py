@@ -124,13 +124,16 @@ class StoreLockStorage:
         if include_children:
             prefixes.append(path.rstrip("/") + "/")
         found: list[Any] = []
-        for prefix in prefixes:
-            for name, data in list(scan_all(self.records, LOCK, prefix)):
-                lock = _load(data)
-                if _expired(lock):
-                    self.delete(name.rpartition(" ")[2])
-                    continue
-                found.append(lock["token"] if token_only else lock)
+        # All locks in one listing (read once per request): a write checks the
+        # locks of its path and of every ancestor.
+        for name, data in list(scan_all(self.records, LOCK, "")):
+            if not name.startswith(tuple(prefixes)):
+                continue
+            lock = _load(data)
+            if _expired(lock):
+                self.delete(name.rpartition(" ")[2])
+                continue
+            found.append(lock["token"] if token_only else lock)
         return found
 
 

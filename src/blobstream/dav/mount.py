@@ -11,17 +11,21 @@ from the store is answered as a problem document, the protocol's own errors
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.http import HTTP_STATUS_CODES
 from wsgidav import util
 from wsgidav.dav_error import DAVError
 
 from blobstream.dav.changes import CREATED_KEY
 from blobstream.errors import BadRequest, BlobstreamError, NotFound, TooLarge
+from blobstream.http.problem import PROBLEM_JSON, problem
 
+log = logging.getLogger("blobstream")
 DAV_KEY = "blobstream.dav"
 METHODS = [
     "OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH",
@@ -63,6 +67,26 @@ def dav(key: str) -> Response:
     return _run_engine()
 
 
+def _problem(exc: DAVError, environ: dict[str, Any]) -> Response:
+    """The engine's refusal as a problem document (RFC 9457), like every other refusal."""
+    status = exc.value
+    title = HTTP_STATUS_CODES.get(status, "Error")
+    detail = exc.context_info or title
+    if status >= 500:
+        log.error("%s %s: %s", request.method, request.path, detail, exc_info=exc.src_exception)
+        detail = "the server failed; the failure is logged"
+    response = jsonify(problem(status, title, str(detail)))
+    response.status_code = status
+    response.content_type = PROBLEM_JSON
+    for name, value in exc.add_headers or ():
+        response.headers[name] = value
+    if request.content_length and not environ.get("wsgidav.all_input_read"):
+        response.headers["Connection"] = "close"  # the unread body cannot be told from a request
+    else:
+        g.blobstream_body_read = True
+    return response
+
+
 def _run_engine() -> Response:
     mount: Mount = current_app.extensions[DAV_KEY]
     environ = dict(request.environ)
@@ -87,6 +111,9 @@ def _run_engine() -> Response:
         kept: BlobstreamError | None = g.pop("blobstream_dav_error", None)
         if kept is not None and kept.status == exc.value:
             raise kept from None
+        if exc.err_condition is None and exc.value >= 400:
+            return _problem(exc, environ)
+        # A precondition element (RFC 4918 §16) is the protocol's own error body; 304.
         first = b"".join(util.send_status_response(environ, start_response, exc))
         chunks = iter(())
     status, headers = started
@@ -95,5 +122,16 @@ def _run_engine() -> Response:
     if environ.get("wsgidav.all_input_read") or not request.content_length:
         g.blobstream_body_read = True
     headers = [(n, v) for n, v in headers if n.lower() != "date"]  # the server sends one
-    body = chain([first], chunks)
-    return Response(stream_with_context(body), status=status, headers=headers)
+    kind = next((v for n, v in headers if n.lower() == "content-type"), "")
+    if status.startswith("2") and kind.startswith("text/html"):
+        # WsgiDAV's page saying "201 Created" (MKCOL, COPY, MOVE): the status says it all.
+        first, chunks = b"", iter(())
+        drop = ("content-type", "content-length")
+        headers = [(n, v) for n, v in headers if n.lower() not in drop]
+        headers.append(("Content-Length", "0"))
+    # The engine ran its handler for the first piece; what follows is its body only
+    # (XML already made, or a blob's bytes), which needs no request context.
+    response = Response(chain([first], chunks), status=status, headers=headers)
+    if not any(n.lower() == "content-type" for n, _ in headers):
+        del response.headers["Content-Type"]  # not Werkzeug's text/html on a 204
+    return response

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 
 from blobstream.dav import changes
-from blobstream.dav.records import DIR, MTIME, DavRecords, scan_all
+from blobstream.dav.records import DIR, MTIME, PROP, RequestCache, scan_all
 from blobstream.errors import BlobstreamError, NotFound
 from blobstream.http.keys import validate_key
 from blobstream.storage.protocol import BlobInfo, BlobReader, BlobStore
@@ -34,7 +35,7 @@ def key_of(path: str) -> str:
 class BlobProvider(DAVProvider):  # type: ignore[misc]
     """One share over the whole store; resources are made per request from ``stat``."""
 
-    def __init__(self, store: BlobStore, records: DavRecords) -> None:
+    def __init__(self, store: BlobStore, records: RequestCache) -> None:
         super().__init__()
         self.store = store
         self.records = records
@@ -56,6 +57,17 @@ class BlobProvider(DAVProvider):  # type: ignore[misc]
             return PrefixCollection("/" + key, environ, self)
         return None
 
+    def collection_at(self, path: str, environ: dict[str, Any]) -> PrefixCollection | None:
+        """The collection at ``path``, or None (nothing, or a blob): no ``stat`` needed."""
+        key = key_of(path)
+        if not key:
+            return PrefixCollection("/", environ, self)
+        try:
+            key = validate_key(key)
+        except BlobstreamError:
+            return None
+        return PrefixCollection("/" + key, environ, self) if self.is_prefix(key) else None
+
     def is_prefix(self, key: str) -> bool:
         """Whether ``key/`` is a collection: marked by MKCOL or holding a key."""
         if self.records.get(DIR, key) is not None:
@@ -65,7 +77,15 @@ class BlobProvider(DAVProvider):  # type: ignore[misc]
     def custom_request_handler(
         self, environ: dict[str, Any], start_response: Any, default: Any
     ) -> Any:
-        if environ["REQUEST_METHOD"] == "PUT":
+        # A Depth: infinity listing would be built whole in memory: 403 propfind-finite-depth
+        # (RFC 4918 §9.1); of a blob it is the blob alone, of nothing a 404.
+        default.__self__.allow_propfind_infinite = False
+        method = environ["REQUEST_METHOD"]
+        if method == "PROPFIND" and environ.get("HTTP_DEPTH", "infinity") == "infinity":
+            res = self.get_resource_inst(environ["PATH_INFO"], environ)
+            if res is None or not res.is_collection:
+                environ["HTTP_DEPTH"] = "0"
+        if method == "PUT":
             return changes.put(self, default.__self__, environ, start_response)
         return default(environ, start_response)
 
@@ -191,6 +211,9 @@ class PrefixCollection(DAVCollection):  # type: ignore[misc]
     def get_member_list(self) -> list[Any]:
         base = "/" + self.prefix
         provider = self.provider
+        # Each member's X-OC-Mtime and dead properties: one listing, not one read each.
+        provider.records.prefetch(MTIME, self.prefix)
+        provider.records.prefetch(PROP, util.quote(provider.share_path + base))
         return [
             PrefixCollection(base + name, self.environ, provider)
             if info is None

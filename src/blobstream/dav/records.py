@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from blobstream.storage.protocol import BlobStore
 
@@ -55,8 +55,13 @@ def scan_all(records: DavRecords, kind: str, prefix: str) -> Iterator[tuple[str,
         after = page[-1][0]
 
 
-def records_for(store: BlobStore) -> DavRecords:
-    """The records of ``store``'s backend; ValueError for a store that has no place for them."""
+def records_for(store: BlobStore) -> RequestCache:
+    """The records of ``store``'s backend, read through a request's cache; ValueError for
+    a store that has no place for them."""
+    return RequestCache(_backend_records(store))
+
+
+def _backend_records(store: BlobStore) -> DavRecords:
     from blobstream.storage.local import LocalStore
 
     if isinstance(store, LocalStore):
@@ -76,3 +81,82 @@ def records_for(store: BlobStore) -> DavRecords:
 
         return S3Records(store)
     raise ValueError(f"WebDAV cannot keep its locks and properties in {type(store).__name__}")
+
+
+class RequestCache:
+    """Records read once per request (in ``flask.g``): a PROPFIND asks for the same few
+    many times, and on S3 each ask is a round trip. Writes go through and update it;
+    :meth:`exclusive` empties it, so decisions in the critical section read fresh."""
+
+    def __init__(self, records: DavRecords) -> None:
+        self.records = records
+
+    def __repr__(self) -> str:
+        return repr(self.records)
+
+    @staticmethod
+    def _memo() -> dict[tuple[str, ...], Any] | None:
+        from flask import g, has_request_context
+
+        if not has_request_context():
+            return None
+        memo: dict[tuple[str, ...], Any] | None = g.get("blobstream_dav_records")
+        if memo is None:
+            memo = g.blobstream_dav_records = {}
+        return memo
+
+    def get(self, kind: str, name: str) -> bytes | None:
+        memo = self._memo()
+        if memo is None:
+            return self.records.get(kind, name)
+        if (kind, name) in memo:
+            value: bytes | None = memo[kind, name]
+            return value
+        if any(name.startswith(p) for p in memo.get(("complete", kind), ())):
+            return None  # a prefetch listed every record under this prefix
+        value = memo[kind, name] = self.records.get(kind, name)
+        return value
+
+    def _changed(self, kind: str, name: str, data: bytes | None) -> None:
+        memo = self._memo()
+        if memo is not None:
+            for key in [k for k in memo if k[0] == "scan" and k[1] == kind]:
+                del memo[key]
+            memo[kind, name] = data
+
+    def put(self, kind: str, name: str, data: bytes) -> None:
+        self.records.put(kind, name, data)
+        self._changed(kind, name, data)
+
+    def delete(self, kind: str, name: str) -> None:
+        self.records.delete(kind, name)
+        self._changed(kind, name, None)
+
+    def scan(
+        self, kind: str, prefix: str, after: str = "", limit: int = PAGE
+    ) -> list[tuple[str, bytes]]:
+        memo = self._memo()
+        if memo is None:
+            return self.records.scan(kind, prefix, after, limit)
+        key = ("scan", kind, prefix, after, str(limit))
+        if key not in memo:
+            memo[key] = self.records.scan(kind, prefix, after, limit)
+        found: list[tuple[str, bytes]] = memo[key]
+        return found
+
+    def prefetch(self, kind: str, prefix: str) -> None:
+        """Read the records under ``prefix`` in one listing, when they fit in a page."""
+        memo = self._memo()
+        if memo is None:
+            return
+        page = self.scan(kind, prefix)
+        if len(page) < PAGE:
+            for name, data in page:
+                memo[kind, name] = data
+            memo.setdefault(("complete", kind), []).append(prefix)
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        memo = self._memo()
+        if memo is not None:
+            memo.clear()
+        return self.records.exclusive()

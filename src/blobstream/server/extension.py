@@ -19,6 +19,7 @@ from werkzeug.routing import BaseConverter
 from blobstream import events, tus, web
 from blobstream.auth import hook as auth_hook
 from blobstream.errors import BlobstreamError
+from blobstream.extras import needs
 from blobstream.http.problem import PROBLEM_JSON, problem
 from blobstream.server import blobs, metrics, openapi
 from blobstream.server.state import EXTENSION_KEY, State, state
@@ -202,7 +203,8 @@ class Blobstream:
         from blobstream import dav
 
         if dav.wanted(config):
-            dav.install(app, store, prefix)
+            with needs("server", "WebDAV at /dav/ (BLOBSTREAM_DAV=0 turns it off)"):
+                dav.install(app, store, prefix)
         metrics.install(app)
         auth_hook.install(app, config)
         events.install(app, store, config, self.listeners)

@@ -40,6 +40,11 @@ class ServeOptions:
     limit_request_line: int = 8190
     limit_request_fields: int = 100
     limit_request_field_size: int = 8190
+    # The S3 API's own listener on the same host (off when None), its access keys
+    # and region (blobstream.s3).
+    s3_port: int | None = None
+    s3_credentials: list[Any] = field(default_factory=list, repr=False)
+    s3_region: str = "us-east-1"
     extra_config: dict[str, Any] = field(default_factory=dict)
 
 
@@ -151,8 +156,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         o = self.options
+        ports = [o.port] if o.s3_port is None else [o.port, o.s3_port]
         settings: dict[str, Any] = {
-            "bind": [f"[{o.host}]:{o.port}" if ":" in o.host else f"{o.host}:{o.port}"],
+            "bind": [f"[{o.host}]:{p}" if ":" in o.host else f"{o.host}:{p}" for p in ports],
             "worker_class": "blobstream.server.worker.GuardedThreadWorker",
             "workers": o.workers,
             "threads": o.threads,
@@ -187,7 +193,18 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "BLOBSTREAM_CREATE_STORAGE": False,
             **self.options.extra_config,
         }
-        return CloseWhenAsked(create_app(config))
+        app: Any = create_app(config)
+        if self.options.s3_port is not None:
+            from blobstream.extras import needs
+
+            with needs("server", "the S3 API (--s3-port)"):
+                from blobstream.s3 import S3App
+            from blobstream.s3.credentials import Credentials
+            from blobstream.server.ports import ByPort
+
+            s3 = S3App(app, Credentials(self.options.s3_credentials), self.options.s3_region)
+            app = ByPort(app, s3, self.options.s3_port)
+        return CloseWhenAsked(app)
 
 
 def serve(options: ServeOptions) -> None:

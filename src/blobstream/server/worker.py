@@ -86,6 +86,7 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.header_timeout = header_timeout()
         self._plain: LeanBlobs | None = None  # set in run(), once the app is loaded
+        self._s3_port: int | None = None  # the S3 listener's port: never a plain download
         self._limits = (
             self.cfg.limit_request_line,
             self.cfg.limit_request_fields,
@@ -136,7 +137,7 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             return gthread._DEFER  # the poller brings it back when more bytes come
         if head is _LATE:
             return False  # 408 sent; the connection is closed
-        if self._plain is not None:
+        if self._plain is not None and not self._on_s3_port(conn):
             answered = self._answer_plain(conn, self._plain)
             if answered is not None:
                 return answered
@@ -144,10 +145,23 @@ class GuardedThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
 
     # -- the shortcut for plain downloads ----------------------------------------------
 
+    def _on_s3_port(self, conn: Any) -> bool:
+        """Whether the connection came in on the S3 listener, where ``/blobs/…`` is
+        an object of the bucket ``blobs``, not a blob."""
+        server = conn.server
+        return (
+            self._s3_port is not None
+            and isinstance(server, tuple)
+            and len(server) >= 2
+            and server[1] == self._s3_port
+        )
+
     def _plain_path(self) -> LeanBlobs | None:
         """The standalone server's lean path, when this worker may answer plain
         downloads itself: the launcher's app, access-log format and plain TCP."""
-        lean = getattr(getattr(self.wsgi, "app", None), "wsgi_app", None)
+        app = getattr(self.wsgi, "app", None)
+        self._s3_port = getattr(app, "s3_port", None)  # server.ports.ByPort
+        lean = getattr(getattr(app, "rest", app), "wsgi_app", None)
         if (
             isinstance(lean, LeanBlobs)
             and getattr(self.log, "own_format", False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from blobstream.errors import BlobstreamError
+from blobstream.extras import needs
 from blobstream.storage.protocol import (
     BlobInfo,
     BlobReader,
@@ -30,6 +31,7 @@ __all__ = [
     "UploadStore",
     "WriteCondition",
     "open_store",
+    "require_backend",
 ]
 
 
@@ -64,23 +66,34 @@ def url_flag(url: str, name: str) -> bool:
     raise InvalidStorageURL(f"{url!r}: {name}={values[-1]!r} is neither 1 nor 0")
 
 
+def require_backend(url: str) -> str:
+    """The scheme of ``url`` once its backend is loaded: :class:`InvalidStorageURL` for an
+    unknown one, :class:`~blobstream.extras.MissingExtra` when its extra is not installed."""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("postgres", "postgresql"):
+        with needs("postgres", "the postgresql storage backend"):  # psycopg
+            import blobstream.storage.postgres  # noqa: F401
+    elif scheme == "s3":
+        with needs("s3", "the s3 storage backend"):  # boto3
+            import blobstream.storage.s3  # noqa: F401
+    elif scheme != "file":
+        raise InvalidStorageURL(
+            f"unknown storage URL {url!r}: use file:///path, postgresql://… or s3://bucket/prefix"
+        )
+    return scheme
+
+
 def open_store(url: str, *, create: bool = True) -> BlobStore:
     """Open the backend a storage URL names; a bad URL raises :class:`InvalidStorageURL`."""
-    scheme = urlsplit(url).scheme.lower()
+    scheme = require_backend(url)
     if scheme == "file":
         from blobstream.storage.local import LocalStore
 
         return LocalStore(local_path(url), url=url, create=create, direct=url_flag(url, "direct"))
-    if scheme in ("postgres", "postgresql"):
-        from blobstream.storage.postgres import PostgresStore
-
-        store: BlobStore = PostgresStore(url)
-        return store
     if scheme == "s3":
         from blobstream.storage.s3 import S3Store
 
-        store = S3Store(url)
-        return store
-    raise InvalidStorageURL(
-        f"unknown storage URL {url!r}: use file:///path, postgresql://… or s3://bucket/prefix"
-    )
+        return S3Store(url)
+    from blobstream.storage.postgres import PostgresStore
+
+    return PostgresStore(url)

@@ -11,6 +11,7 @@ conditional on that version, so a source replaced meanwhile is kept.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 from blobstream.errors import BadRequest, NotFound, PreconditionFailed, StorageUnavailable
 from blobstream.storage.protocol import (
@@ -38,12 +39,24 @@ def copy_blob(
     *,
     source_etag: str | None = None,
     condition: WriteCondition = ALWAYS,
+    meta: Mapping[str, str] | None = None,
+    content_type: str | None = None,
 ) -> tuple[BlobInfo, bool]:
-    """Copy the current version of ``src_key`` (pinned to ``source_etag``) onto ``dst_key``."""
-    _check_keys(src_key, dst_key)
+    """Copy the current version of ``src_key`` (pinned to ``source_etag``) onto ``dst_key``.
+
+    ``meta`` and ``content_type`` replace the source's when given; then the
+    destination may be the source itself (its metadata changes, not its bytes)."""
+    if meta is None and content_type is None:
+        _check_keys(src_key, dst_key)
     if isinstance(store, CopyStore):
-        return store.copy_blob(src_key, dst_key, source_etag=source_etag, condition=condition)
-    return stream_copy(store, src_key, dst_key, source_etag=source_etag, condition=condition)
+        return store.copy_blob(
+            src_key, dst_key, source_etag=source_etag, condition=condition, meta=meta,
+            content_type=content_type,
+        )  # fmt: skip
+    return stream_copy(
+        store, src_key, dst_key, source_etag=source_etag, condition=condition, meta=meta,
+        content_type=content_type,
+    )  # fmt: skip
 
 
 def stream_copy(
@@ -53,6 +66,8 @@ def stream_copy(
     *,
     source_etag: str | None,
     condition: WriteCondition,
+    meta: Mapping[str, str] | None = None,
+    content_type: str | None = None,
 ) -> tuple[BlobInfo, bool]:
     """The fallback: read the source version and write it anew, 1 MiB at a time."""
     reader = store.open(src_key)
@@ -68,7 +83,11 @@ def stream_copy(
                 copied += len(piece)
             if copied != info.size:
                 raise StorageUnavailable(f"the copy source ended after {copied} bytes")
-            return writer.commit(Commit(info.size, info.sha256, info.content_type, condition))
+            commit = Commit(
+                info.size, info.sha256, content_type or info.content_type, condition,
+                info.meta if meta is None else meta,
+            )  # fmt: skip
+            return writer.commit(commit)
         except BaseException:
             writer.abort()
             raise

@@ -18,12 +18,13 @@ import ctypes
 import errno
 import fcntl
 import io
+import json
 import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -46,13 +47,14 @@ CREATE TABLE IF NOT EXISTS blobs (
     etag TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     content_type TEXT NOT NULL,
-    mtime REAL NOT NULL
+    mtime REAL NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}'
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending (file TEXT PRIMARY KEY, pid INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS trash (file TEXT PRIMARY KEY);
 """
 
-COLUMNS = "key, file, size, etag, sha256, content_type, mtime"
+COLUMNS = "key, file, size, etag, sha256, content_type, mtime, meta"
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
@@ -167,8 +169,27 @@ def fsync_dir(path: Path) -> None:
 
 
 def _row_info(row: tuple[Any, ...]) -> BlobInfo:
-    key, _file, size, etag, sha256, content_type, mtime = row
-    return BlobInfo(bytes(key).decode(), size, etag, sha256, content_type, mtime)
+    key, _file, size, etag, sha256, content_type, mtime, meta = row
+    return BlobInfo(
+        bytes(key).decode(),
+        size,
+        etag,
+        sha256,
+        content_type,
+        mtime,
+        json.loads(meta) if meta != "{}" else {},
+    )
+
+
+def _add_meta_column(db: sqlite3.Connection) -> None:
+    """Indexes made before versions had metadata gain the column (empty for them)."""
+    names = {row[1] for row in db.execute("PRAGMA table_info(blobs)")}
+    if "meta" not in names:
+        db.execute("ALTER TABLE blobs ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'")
+
+
+def _meta_text(meta: Mapping[str, str]) -> str:
+    return json.dumps(dict(meta), separators=(",", ":"), sort_keys=True) if meta else "{}"
 
 
 def open_no_symlink(path: Path | str) -> int:
@@ -347,6 +368,7 @@ class LocalStore(LocalUploadsMixin):
                     self.tmp_dir, self.data_dir, *(self.data_dir / f"{i:02x}" for i in range(256))
                 )
                 self._db().executescript(SCHEMA)
+                _add_meta_column(self._db())
                 self.recover()
             except (OSError, sqlite3.Error) as exc:
                 self._ready = False
@@ -528,7 +550,10 @@ class LocalStore(LocalUploadsMixin):
         ``from_tmp``: ``source`` is ``tmp/<pid>-<file_id>``; it is linked and needs no
         journal row, since its name tells start-up which data file to check.
         """
-        info = BlobInfo(key, commit.size, file_id, commit.sha256, commit.content_type, time.time())
+        info = BlobInfo(
+            key, commit.size, file_id, commit.sha256, commit.content_type, time.time(),
+            dict(commit.meta),
+        )  # fmt: skip
         final = self.data_path(file_id)
         keep_source = keep_source or from_tmp
         try:
@@ -572,9 +597,9 @@ class LocalStore(LocalUploadsMixin):
         current = self._current(tx, info.key)
         condition.check(current[0] if current else None)
         tx.execute(
-            "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (info.key.encode(), info.etag, info.size, info.etag, info.sha256,
-             info.content_type, info.last_modified),
+             info.content_type, info.last_modified, _meta_text(info.meta)),
         )  # fmt: skip
         tx.execute("DELETE FROM pending WHERE file = ?", (info.etag,))
         if current is not None:
@@ -722,7 +747,14 @@ class LocalStore(LocalUploadsMixin):
         return current
 
     def copy_blob(
-        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        source_etag: str | None,
+        condition: WriteCondition,
+        meta: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> tuple[BlobInfo, bool]:
         """A hard link to the source's data file, published as ``dst_key``: no byte is copied.
 
@@ -748,7 +780,10 @@ class LocalStore(LocalUploadsMixin):
             except (OSError, sqlite3.Error) as exc:
                 self._forget_pending(file_id)
                 raise storage_error(exc) from exc
-            new = BlobInfo(dst_key, info.size, file_id, info.sha256, info.content_type, time.time())
+            new = BlobInfo(
+                dst_key, info.size, file_id, info.sha256, content_type or info.content_type,
+                time.time(), dict(info.meta if meta is None else meta),
+            )  # fmt: skip
             try:
                 with self._transaction() as tx:
                     current = self._swap(tx, new, condition)
@@ -770,12 +805,13 @@ class LocalStore(LocalUploadsMixin):
             current = self._current(tx, dst_key)
             condition.check(current[0] if current else None)
             new = BlobInfo(
-                dst_key, info.size, uuid.uuid4().hex, info.sha256, info.content_type, time.time()
-            )
+                dst_key, info.size, uuid.uuid4().hex, info.sha256, info.content_type, time.time(),
+                info.meta,
+            )  # fmt: skip
             tx.execute(
-                "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (dst_key.encode(), src_file, new.size, new.etag, new.sha256,
-                 new.content_type, new.last_modified),
+                 new.content_type, new.last_modified, _meta_text(new.meta)),
             )  # fmt: skip
             tx.execute("DELETE FROM blobs WHERE key = ?", (src_key.encode(),))
             if current is not None:

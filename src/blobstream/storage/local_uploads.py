@@ -390,6 +390,23 @@ class LocalUploadsMixin:
             if fd is not None:
                 os.close(fd)
 
+    def list_uploads(self, prefix: str, after: str = "", limit: int = 1000) -> list[UploadState]:
+        from blobstream.storage.local import storage_error
+
+        try:
+            rows = (
+                self._uploads_db()
+                .execute(
+                    f"SELECT {_COLUMNS} FROM uploads WHERE id >= ? AND id < ? AND id > ?"
+                    " ORDER BY id LIMIT ?",
+                    (prefix, prefix + "\x7f", after, limit),
+                )
+                .fetchall()
+            )
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+        return [_state(row) for row in rows]
+
     def expired_uploads(self, now: float) -> Iterator[str]:
         from blobstream.storage.local import storage_error
 

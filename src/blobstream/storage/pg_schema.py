@@ -18,7 +18,7 @@ from psycopg import errors as pg_errors
 
 from blobstream.errors import Locked, StorageFull, StorageUnavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Any constant: serialises schema creation between nodes starting at once.
 MIGRATION_LOCK = 0x626C6F6273747265
 
@@ -82,6 +82,10 @@ CREATE TABLE blobstream_quota_owner (
     size bigint NOT NULL
 );
 CREATE INDEX blobstream_quota_owner_scope ON blobstream_quota_owner (scope);
+""",
+    # What a dialect records with a version (S3: its ETag, user metadata, checksums).
+    3: """
+ALTER TABLE blobstream_blobs ADD COLUMN meta jsonb NOT NULL DEFAULT '{}';
 """,
 }
 

@@ -329,6 +329,16 @@ class PostgresUploads:
             if row[0] is not None:
                 conn.execute("SELECT lo_unlink(%s)", (row[0],))
 
+    def list_uploads(self, prefix: str, after: str = "", limit: int = 1000) -> list[UploadState]:
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {UPLOAD_COLUMNS} FROM blobstream_uploads"
+                ' WHERE id COLLATE "C" >= %s AND id COLLATE "C" < %s AND id COLLATE "C" > %s'
+                ' ORDER BY id COLLATE "C" LIMIT %s',
+                (prefix, prefix + "\x7f", after, limit),
+            ).fetchall()
+        return [_state(row) for row in rows]
+
     def expired_uploads(self, now: float) -> Iterator[str]:
         after = ""
         while True:

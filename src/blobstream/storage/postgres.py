@@ -21,12 +21,13 @@ import contextlib
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
+from psycopg.types.json import Jsonb
 
 from blobstream.errors import NotFound, PreconditionFailed, StorageUnavailable
 from blobstream.storage.keyrange import key_range
@@ -38,14 +39,14 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 # Called in each commit's and delete's transaction with (conn, key, old, new): the
 # quota counters and the event outbox change atomically with the key.
 TxHook = Callable[[Conn, str, BlobInfo | None, BlobInfo | None], None]
-COLUMNS = "key, loid, size, etag, sha256, content_type, mtime"
+COLUMNS = "key, loid, size, etag, sha256, content_type, mtime, meta"
 CONNECT_TIMEOUT = 5
 OWN_PARAMS = ("pool_min", "pool_max", "pool_timeout")
 
 
 def row_info(row: tuple[Any, ...]) -> BlobInfo:
-    key, _loid, size, etag, sha256, content_type, mtime = row
-    return BlobInfo(bytes(key).decode(), size, etag, sha256, content_type, mtime)
+    key, _loid, size, etag, sha256, content_type, mtime, meta = row
+    return BlobInfo(bytes(key).decode(), size, etag, sha256, content_type, mtime, meta or {})
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
@@ -83,8 +84,12 @@ def commit_version(
         sha256=commit.sha256,
         content_type=commit.content_type,
         last_modified=time.time(),
+        meta=dict(commit.meta),
     )
-    values = (loid, info.size, info.etag, info.sha256, info.content_type, info.last_modified)
+    values = (
+        loid, info.size, info.etag, info.sha256, info.content_type, info.last_modified,
+        Jsonb(dict(info.meta)),
+    )  # fmt: skip
     raw = key.encode()
     while True:
         row = conn.execute(
@@ -93,7 +98,7 @@ def commit_version(
         commit.condition.check(row_info(row) if row else None)
         if row is None:
             inserted = conn.execute(
-                "INSERT INTO blobstream_blobs VALUES (%b, %s, %s, %s, %s, %s, %s)"
+                "INSERT INTO blobstream_blobs VALUES (%b, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (key) DO NOTHING RETURNING 1",
                 (raw, *values),
             ).fetchone()
@@ -104,7 +109,7 @@ def commit_version(
             continue  # another writer created it meanwhile: check against that version
         conn.execute(
             "UPDATE blobstream_blobs SET loid = %s, size = %s, etag = %s, sha256 = %s,"
-            " content_type = %s, mtime = %s WHERE key = %b",
+            " content_type = %s, mtime = %s, meta = %s WHERE key = %b",
             (*values, raw),
         )
         conn.execute("SELECT lo_unlink(%s)", (row[1],))
@@ -346,18 +351,54 @@ class PostgresStore(PostgresUploads):
         return info, int(row[1])
 
     def copy_blob(
-        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        source_etag: str | None,
+        condition: WriteCondition,
+        meta: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> tuple[BlobInfo, bool]:
         """A new large object filled from the source's by ``blobstream_lo_append`` (1 MiB
-        ``loread``/``lowrite`` steps in plpgsql) and swapped in, all in one transaction."""
+        ``loread``/``lowrite`` steps in plpgsql) and swapped in, all in one transaction.
+        Onto itself (new metadata) the large object stays: only the row changes."""
         with self.transaction() as conn:
+            if src_key == dst_key:
+                conn.execute(
+                    "SELECT 1 FROM blobstream_blobs WHERE key = %b FOR UPDATE", (src_key.encode(),)
+                )
             info, src_loid = self._copy_source(conn, src_key, source_etag)
+            commit = Commit(
+                info.size, info.sha256, content_type or info.content_type, condition,
+                info.meta if meta is None else meta,
+            )  # fmt: skip
+            if src_key == dst_key:
+                return self._restamp(conn, info, src_loid, commit)
             loid = int(_one(conn, "SELECT lo_create(0)"))
             fd = int(_one(conn, "SELECT lo_open(%s, %s)", (loid, INV_WRITE)))
             _one(conn, "SELECT blobstream_lo_append(%s, %s)", (fd, src_loid))
             conn.execute("SELECT lo_close(%s)", (fd,))
-            commit = Commit(info.size, info.sha256, info.content_type, condition)
             return commit_version(conn, dst_key, loid, commit, hooks=self.tx_hooks)
+
+    def _restamp(
+        self, conn: Conn, info: BlobInfo, loid: int, commit: Commit
+    ) -> tuple[BlobInfo, bool]:
+        """A new version of the same bytes (same large object) with new metadata."""
+        commit.condition.check(info)
+        new = BlobInfo(
+            info.key, info.size, uuid.uuid4().hex, info.sha256, commit.content_type, time.time(),
+            dict(commit.meta),
+        )  # fmt: skip
+        conn.execute(
+            "UPDATE blobstream_blobs SET etag = %s, content_type = %s, mtime = %s, meta = %s"
+            " WHERE key = %b",
+            (new.etag, new.content_type, new.last_modified, Jsonb(dict(new.meta)),
+             info.key.encode()),
+        )  # fmt: skip
+        for hook in self.tx_hooks:
+            hook(conn, info.key, info, new)
+        return new, False
 
     def move_blob(
         self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
@@ -369,7 +410,7 @@ class PostgresStore(PostgresUploads):
                 "SELECT 1 FROM blobstream_blobs WHERE key = %b FOR UPDATE", (src_key.encode(),)
             )
             info, src_loid = self._copy_source(conn, src_key, source_etag)
-            commit = Commit(info.size, info.sha256, info.content_type, condition)
+            commit = Commit(info.size, info.sha256, info.content_type, condition, info.meta)
             result = commit_version(conn, dst_key, src_loid, commit, hooks=self.tx_hooks)
             conn.execute("DELETE FROM blobstream_blobs WHERE key = %b", (src_key.encode(),))
             for hook in self.tx_hooks:

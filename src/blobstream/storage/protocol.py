@@ -9,7 +9,7 @@ Backends raise only the errors in :mod:`blobstream.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
@@ -26,6 +26,9 @@ class BlobInfo:
     sha256: str
     content_type: str
     last_modified: float
+    # What a dialect records with the version besides the above (S3: its ETag, user
+    # metadata, checksums); kept by every backend, copied with the blob.
+    meta: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         from blobstream.http.dates import format_iso
@@ -74,6 +77,7 @@ class Commit:
     sha256: str
     content_type: str = "application/octet-stream"
     condition: WriteCondition = ALWAYS
+    meta: Mapping[str, str] = field(default_factory=dict)
 
 
 class BlobWriter(Protocol):
@@ -182,6 +186,16 @@ class UploadStore(Protocol):
     def expired_uploads(self, now: float) -> Iterator[str]: ...
 
 
+@runtime_checkable
+class UploadListing(Protocol):
+    """Uploads by id prefix, in id order, paged: S3 multipart parts and uploads."""
+
+    def list_uploads(self, prefix: str, after: str = "", limit: int = 1000) -> list[UploadState]:
+        """Up to ``limit`` uploads whose id starts with ``prefix`` and is greater than
+        ``after``, in id order."""
+        ...
+
+
 class UploadAppender(Protocol):
     """Appends to a locked upload; ``close`` persists the new offset (even after an error)."""
 
@@ -203,10 +217,19 @@ class CopyStore(Protocol):
     """Copy a blob inside the store: the bytes never pass through the node."""
 
     def copy_blob(
-        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        source_etag: str | None,
+        condition: WriteCondition,
+        meta: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> tuple[BlobInfo, bool]:
         """Publish the current version of ``src_key`` (which must have ``source_etag``
-        when given) as ``dst_key`` under ``condition``; NotFound/PreconditionFailed."""
+        when given) as ``dst_key`` under ``condition``; NotFound/PreconditionFailed.
+        ``meta`` and ``content_type``, when given, replace the source's (a copy onto
+        itself then changes the metadata only)."""
         ...
 
 

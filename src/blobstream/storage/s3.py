@@ -53,9 +53,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -370,11 +371,14 @@ class S3Store(S3Uploads):
 
     def new_info(self, key: str, commit: Commit) -> BlobInfo:
         return BlobInfo(
-            key, commit.size, uuid.uuid4().hex, commit.sha256, commit.content_type, time.time()
-        )
+            key, commit.size, uuid.uuid4().hex, commit.sha256, commit.content_type, time.time(),
+            dict(commit.meta),
+        )  # fmt: skip
 
     def metadata(self, info: BlobInfo) -> dict[str, str]:
         meta = {"etag": info.etag, "sha256": info.sha256, "mtime": repr(info.last_modified)}
+        if info.meta:  # a dialect's own metadata, as ASCII JSON (header-safe)
+            meta["meta"] = json.dumps(dict(info.meta), separators=(",", ":"), sort_keys=True)
         owner = self.owner_of_write() if self.owner_of_write is not None else None
         if owner:
             meta["owner"] = owner
@@ -389,6 +393,7 @@ class S3Store(S3Uploads):
             sha256=meta.get("sha256", ""),
             content_type=head.get("ContentType") or "application/octet-stream",
             last_modified=float(meta.get("mtime") or head["LastModified"].timestamp()),
+            meta=json.loads(meta["meta"]) if meta.get("meta") else {},
         )
 
     def head_object(self, key: str) -> dict[str, Any]:
@@ -553,7 +558,14 @@ class S3Store(S3Uploads):
     # -- CopyStore: CopyObject, or UploadPartCopy parts above 5 GiB ----------------
 
     def copy_blob(
-        self, src_key: str, dst_key: str, *, source_etag: str | None, condition: WriteCondition
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        source_etag: str | None,
+        condition: WriteCondition,
+        meta: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> tuple[BlobInfo, bool]:
         """Copy inside the bucket with the new version's metadata, every request pinned
         to the source version seen (``CopySourceIfMatch``) and to the destination
@@ -563,7 +575,13 @@ class S3Store(S3Uploads):
         src, s3etag = self.head(src_key)
         if source_etag is not None and src.etag != source_etag:
             raise PreconditionFailed("the copy source has another version")
-        info = self.new_info(dst_key, Commit(src.size, src.sha256, src.content_type, condition))
+        info = self.new_info(
+            dst_key,
+            Commit(
+                src.size, src.sha256, content_type or src.content_type, condition,
+                src.meta if meta is None else meta,
+            ),
+        )  # fmt: skip
         obj = self.blob_object(dst_key)
         source = {"Bucket": self.bucket, "Key": self.blob_object(src_key)}
         if src.size <= self.max_copy:

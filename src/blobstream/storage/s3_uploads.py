@@ -367,6 +367,24 @@ class S3Uploads:
             for name in ("data", "tail", "lock", "state.json"):
                 s.client.delete_object(Bucket=s.bucket, Key=self.upload_object(upload_id, name))
 
+    def list_uploads(self, prefix: str, after: str = "", limit: int = 1000) -> list[UploadState]:
+        """One listing of the upload folders (``<id>/``) after ``after``, then each state."""
+        s = self._s3()
+        root = f"{s.base}uploads/"
+        args: dict[str, Any] = {
+            "Bucket": s.bucket, "Prefix": root + prefix, "Delimiter": "/", "MaxKeys": limit,
+        }  # fmt: skip
+        if after:
+            args["StartAfter"] = f"{root}{after}/\U0010ffff"
+        with self.errors():
+            listed = s.client.list_objects_v2(**args)
+        states = []
+        for common in listed.get("CommonPrefixes", []):
+            upload_id = str(common["Prefix"])[len(root) :].rstrip("/")
+            with contextlib.suppress(NotFound):
+                states.append(self.get_upload(upload_id))
+        return states
+
     def expired_uploads(self, now: float) -> Iterator[str]:
         s = self._s3()
         root = f"{s.base}uploads/"

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from blobstream.tus.openapi import _errors, _header
+from blobstream.tus.openapi import NUMBER, _errors, _header
 
-_VERSION = _header("Upload-Draft-Interop-Version", "3, 4, 5 or 6 (400 otherwise)", True)
-_COMPLETE = _header("Upload-Complete", "?1 when this body ends the upload, else ?0", True)
+_VERSION = _header(
+    "Upload-Draft-Interop-Version",
+    "3, 4, 5 or 6 (400 otherwise)",
+    True,
+    {"enum": ["3", "4", "5", "6"]},
+)
+_COMPLETE = _header(
+    "Upload-Complete", "?1 when this body ends the upload, else ?0", True, {"enum": ["?1", "?0"]}
+)
 _STATE = {
     "Upload-Offset": {"schema": {"type": "integer"}},
     "Upload-Complete": {"schema": {"type": "string"}},
@@ -19,7 +26,7 @@ _CREATE: dict[str, Any] = {
     "parameters": [
         _VERSION,
         _COMPLETE,
-        _header("Upload-Length", "total size, when known"),
+        _header("Upload-Length", "total size, when known", False, NUMBER),
         _header("Upload-Metadata", "tus-style; its key names the blob on /uploads/ietf"),
     ],
     "requestBody": {
@@ -45,7 +52,12 @@ PATHS: dict[str, Any] = {
     },
     "/uploads/{upload_id}/ietf": {
         "parameters": [
-            {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            {
+                "name": "upload_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{1,64}$"},
+            }
         ],
         "head": {
             "operationId": "ietfOffset",
@@ -62,7 +74,7 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _VERSION,
                 _COMPLETE,
-                _header("Upload-Offset", "where the body goes", True),
+                _header("Upload-Offset", "where the body goes", True, NUMBER),
             ],
             "requestBody": {
                 "required": True,

@@ -7,18 +7,36 @@ from typing import Any
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
-def _header(name: str, description: str, required: bool = False) -> dict[str, Any]:
+def _header(
+    name: str, description: str, required: bool = False, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": "header",
         "required": required,
         "description": description,
-        "schema": {"type": "string"},
+        "schema": schema or {"type": "string"},
     }
 
 
-_RESUMABLE = _header("Tus-Resumable", "1.0.0 (412 with Tus-Version otherwise)", True)
-_ID = {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
+# What the server accepts, stated, so that clients (and schemathesis) send valid values:
+# a non-negative decimal of at most 2^63-1, a checksum as "algorithm base64" of the
+# algorithm's digest length.
+NUMBER = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+_CHECKSUM = {
+    "type": "string",
+    "pattern": "^(sha1 [A-Za-z0-9+/]{27}=|sha256 [A-Za-z0-9+/]{43}=|md5 [A-Za-z0-9+/]{22}==)$",
+}
+_RESUMABLE = _header(
+    "Tus-Resumable", "1.0.0 (412 with Tus-Version otherwise)", True, {"enum": ["1.0.0"]}
+)
+_ID = {
+    "name": "upload_id",
+    "in": "path",
+    "required": True,
+    "description": "the id in the Location of the creation's answer (404 for any other)",
+    "schema": {"type": "string", "pattern": "^[0-9a-f]{1,64}$"},
+}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -37,11 +55,29 @@ PATHS: dict[str, Any] = {
             "summary": "Create a resumable upload (creation, -with-upload, -defer-length, concat)",
             "parameters": [
                 _RESUMABLE,
-                _header("Upload-Length", "total size in bytes"),
-                _header("Upload-Defer-Length", "1: the size comes with a later PATCH"),
+                _header(
+                    "Upload-Length",
+                    "total size in bytes; required unless Upload-Defer-Length: 1 is sent"
+                    " instead (exactly one of them), or Upload-Concat: final",
+                    True,
+                    NUMBER,
+                ),
+                _header(
+                    "Upload-Defer-Length",
+                    "1: the size comes with a later PATCH (then without Upload-Length)",
+                    schema={"enum": ["1"]},
+                ),
                 _header("Upload-Metadata", "key (the blob's key), filename, filetype; base64"),
-                _header("Upload-Concat", "partial, or final;<urls of partial uploads>"),
-                _header("Upload-Checksum", "sha1|sha256|md5 <base64> of a body sent along"),
+                _header(
+                    "Upload-Concat",
+                    "partial, or final;<urls of partial uploads>",
+                    schema={"type": "string", "pattern": "^(partial|final;.*)$"},
+                ),
+                _header(
+                    "Upload-Checksum",
+                    "sha1|sha256|md5 <base64> of a body sent along",
+                    schema=_CHECKSUM,
+                ),
             ],
             "responses": {
                 "201": {"description": "Created; Location names the upload"},
@@ -67,9 +103,13 @@ PATHS: dict[str, Any] = {
             "summary": "Append application/offset+octet-stream bytes at Upload-Offset",
             "parameters": [
                 _RESUMABLE,
-                _header("Upload-Offset", "where the bytes go; must be the current offset", True),
-                _header("Upload-Checksum", "sha1|sha256|md5 <base64> of this chunk"),
-                _header("Upload-Length", "the size, once, for a deferred length"),
+                _header(
+                    "Upload-Offset", "where the bytes go; must be the current offset", True, NUMBER
+                ),
+                _header(
+                    "Upload-Checksum", "sha1|sha256|md5 <base64> of this chunk", False, _CHECKSUM
+                ),
+                _header("Upload-Length", "the size, once, for a deferred length", False, NUMBER),
             ],
             "requestBody": {
                 "required": True,
