@@ -69,7 +69,8 @@ class FileHasher:
     def _hash_mapped(self, f: io.FileIO, digest: Hash) -> None:
         """Hash the page cache in place (no copy: a quarter less CPU than ``read``).
 
-        A file cut shorter while it is mapped would fault (SIGBUS) on the pages
+        Each piece leaves the mapping once hashed, so the resident size stays
+        one piece. A file cut shorter while it is mapped would fault (SIGBUS) on the pages
         past its new end: its size is checked before every piece.
         """
         with mmap.mmap(f.fileno(), self.size, prot=mmap.PROT_READ) as mapped:
@@ -82,6 +83,8 @@ class FileHasher:
                         raise ClientError(f"{self.path}: the file shrank while it was read")
                     with view[at : at + MMAP_PIECE] as piece:
                         digest.update(piece)
+                    # Out of this mapping (the page cache keeps it): RSS stays one piece.
+                    mapped.madvise(mmap.MADV_DONTNEED, at, min(MMAP_PIECE, self.size - at))
 
     def _hash_read(self, f: io.FileIO, digest: Hash) -> None:
         buf = bytearray(self.piece)
