@@ -20,10 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 SOURCE = "\n".join(p.read_text() for p in sorted((ROOT / "src").rglob("*.py")))
 
-# Settings and options of a face still being built (the S3 API), documented
-# from the spec ahead of their code; remove a name once it exists in src/.
-PENDING = {"BLOBSTREAM_S3_PORT", "BLOBSTREAM_S3_CREDENTIALS", "BLOBSTREAM_S3_REGION",
-           "--s3-port", "--s3-credentials"}  # fmt: skip
+# Settings and options of a face still being built, documented from the spec
+# ahead of their code; remove a name once it exists in src/.
+PENDING: set[str] = set()
 
 _FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.M | re.S)
 

@@ -33,6 +33,16 @@ def create(server: Server, key: str, body: bytes = b"", **headers: str) -> reque
     )
 
 
+def test_a_key_outside_ascii_is_percent_encoded_in_its_header(server: Server) -> None:
+    """A header value is ASCII (RFC 9110 §5.5): such a key once made gunicorn answer 500."""
+    key = f"ietf/½ {uuid.uuid4().hex}"
+    r = create(server, key, b"body", **{"Upload-Complete": "?1"})
+    assert r.status_code == 201, r.text
+    assert r.headers["Blobstream-Key"] == "ietf/%C2%BD%20" + key[-32:]
+    assert r.headers["Blobstream-Upload-Id"] in r.headers["Location"]
+    assert blob(server, key).content == b"body"
+
+
 def test_upload_in_one_request_with_upload_complete(server: Server) -> None:
     key = f"ietf/{uuid.uuid4().hex}"
     r = create(server, key, b"whole body", **{"Upload-Complete": "?1"})

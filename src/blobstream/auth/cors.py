@@ -25,7 +25,8 @@ EXPOSE_HEADERS = (
     "ETag, Last-Modified, Location, Content-Range, Content-Length, Content-Disposition, "
     "Repr-Digest, Retry-After, WWW-Authenticate, Tus-Resumable, Tus-Version, Tus-Extension, "
     "Tus-Max-Size, Tus-Checksum-Algorithm, Upload-Offset, Upload-Length, Upload-Metadata, "
-    "Upload-Expires, Upload-Defer-Length, Upload-Concat, Blobstream-Key"
+    "Upload-Expires, Upload-Defer-Length, Upload-Concat, Blobstream-Key, "
+    "Blobstream-Upload-Id"
 )
 MAX_AGE = "600"
 

@@ -21,6 +21,7 @@ from blobstream.tus.cors import cors_headers
 from blobstream.tus.service import Chunk, TusService
 
 EXTENSION_KEY = "blobstream_tus"
+UPLOAD_ID_HEADER = "Blobstream-Upload-Id"
 
 bp = Blueprint("tus", __name__)
 
@@ -73,11 +74,12 @@ def _location(upload_id: str) -> str:
 
 def _state_headers(response: Response, state: UploadState) -> Response:
     response.headers["Upload-Offset"] = str(state.offset)
+    response.headers[UPLOAD_ID_HEADER] = state.upload_id  # the id alone, for OpenAPI links
     if state.expires is not None and state.completed_key is None:
         response.headers["Upload-Expires"] = format_http_date(state.expires)
     key = service().key_of(state)
     if key is not None:
-        response.headers["Blobstream-Key"] = key
+        response.headers["Blobstream-Key"] = h.key_header(key)
     return response
 
 

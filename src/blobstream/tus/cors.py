@@ -17,7 +17,7 @@ ALLOW_HEADERS = (
 EXPOSE_HEADERS = (
     "Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, "
     "Upload-Offset, Upload-Length, Upload-Defer-Length, Upload-Metadata, Upload-Concat, "
-    "Upload-Expires, Blobstream-Key"
+    "Upload-Expires, Blobstream-Key, Blobstream-Upload-Id"
 )
 MAX_AGE = "86400"
 

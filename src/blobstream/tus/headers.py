@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from blobstream.errors import InvalidHeader, PreconditionFailed
 from blobstream.http.digests import decode_base64
@@ -153,3 +153,9 @@ def parse_checksum_header(value: str | None) -> tuple[str, bytes] | None:
     from blobstream.http.digests import parse_tus_checksum
 
     return parse_tus_checksum(value)
+
+
+def key_header(key: str) -> str:
+    """``Blobstream-Key``: the blob's key percent-encoded as in its URL (a header value is
+    ASCII, RFC 9110 §5.5), so a key like ``½/x`` does not break the response."""
+    return quote(key, safe="!$&'()*+,/:;=@")

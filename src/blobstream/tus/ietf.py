@@ -27,6 +27,7 @@ from blobstream.server.wsgi_input import body_stream
 from blobstream.storage.protocol import UploadState
 from blobstream.tus import headers as h
 from blobstream.tus import ietf_headers as ih
+from blobstream.tus.blueprint import UPLOAD_ID_HEADER
 from blobstream.tus.service import Chunk, TusService
 
 bp = Blueprint("ietf", __name__)
@@ -57,12 +58,13 @@ def _state_response(status: int, state: UploadState) -> Response:
     response = Response(status=status)
     del response.headers["Content-Type"]
     response.headers["Upload-Offset"] = str(state.offset)
+    response.headers[UPLOAD_ID_HEADER] = state.upload_id
     response.headers["Upload-Complete"] = ih.format_sf_boolean(state.completed_key is not None)
     if state.length is not None:
         response.headers["Upload-Length"] = str(state.length)
     key = service().key_of(state)
     if key is not None:
-        response.headers["Blobstream-Key"] = key
+        response.headers["Blobstream-Key"] = h.key_header(key)
     return response
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blobstream.tus.openapi import NUMBER, _errors, _header
+from blobstream.tus.openapi import NUMBER, _errors, _header, created
 
 _VERSION = _header(
     "Upload-Draft-Interop-Version",
@@ -20,6 +20,11 @@ _STATE = {
     "Upload-Complete": {"schema": {"type": "string"}},
     "Upload-Length": {"schema": {"type": "integer"}},
 }
+_CREATED = created(
+    "Created; Location is the upload resource",
+    {"Offset": "ietfOffset", "Append": "ietfAppend", "Cancel": "ietfCancel"},
+)
+_CREATED["headers"].update(_STATE)
 _CREATE: dict[str, Any] = {
     "summary": "Create an IETF resumable upload (draft-ietf-httpbis-resumable-upload),"
     " possibly with its first or all bytes; no 104 (gunicorn cannot send 1xx)",
@@ -34,10 +39,7 @@ _CREATE: dict[str, Any] = {
         "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
     },
     "responses": {
-        "201": {
-            "description": "Created; Location is the upload resource",
-            "headers": {"Location": {"schema": {"type": "string"}}, **_STATE},
-        },
+        "201": _CREATED,
         **_errors(400, 409, 413, 507),
     },
 }

@@ -43,6 +43,30 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): _PROBLEM for code in codes}
 
 
+def created(description: str, operations: dict[str, str]) -> dict[str, Any]:
+    """A 201 naming the new upload, linked to the operations on it (OpenAPI 3.1 §4.8.20)."""
+    upload_id = "$response.header.Blobstream-Upload-Id"
+    offset = "$response.header.Upload-Offset"
+    return {
+        "description": description,
+        "headers": {
+            "Location": {"schema": {"type": "string"}},
+            "Blobstream-Upload-Id": {"schema": {"type": "string"}},
+            "Upload-Offset": {"schema": {"type": "string"}},
+        },
+        "links": {
+            name: {
+                "operationId": op,
+                "parameters": {
+                    "upload_id": upload_id,
+                    **({"header.Upload-Offset": offset} if name == "Append" else {}),
+                },
+            }
+            for name, op in operations.items()
+        },
+    }
+
+
 PATHS: dict[str, Any] = {
     "/uploads": {
         "options": {
@@ -80,7 +104,10 @@ PATHS: dict[str, Any] = {
                 ),
             ],
             "responses": {
-                "201": {"description": "Created; Location names the upload"},
+                "201": created(
+                    "Created; Location names the upload, Blobstream-Upload-Id its id",
+                    {"Head": "tusHead", "Append": "tusPatch", "Terminate": "tusTerminate"},
+                ),
                 **_errors(400, 412, 413, 415, 460, 507),
             },
         },
