@@ -66,7 +66,9 @@ def guarded(handler: Handler) -> Handler:
         try:
             return handler(args, env)
         except errors.ClientError as exc:
-            print(f"{prefix}: {exc.message}", file=sys.stderr)
+            resumable = isinstance(exc, errors.ConnectionFailed | errors.ServerError)
+            hint = getattr(args, "resume_hint", "") if resumable else ""
+            print(f"{prefix}: {exc.message}{hint}", file=sys.stderr)
             for kind, status in statuses:
                 if isinstance(exc, kind):
                     return status

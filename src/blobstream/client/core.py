@@ -12,7 +12,7 @@ import mimetypes
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from blobstream.client.errors import (
     ClientError,
@@ -26,12 +26,15 @@ from blobstream.client.remote import RemoteBlobIO
 from blobstream.client.state import ResumeState
 from blobstream.client.trailer import Fill, NoTrailers, fill_from, put_with_trailer
 from blobstream.client.transport import DEFAULT_URL, PIECE, SizedBody, Transport
-from blobstream.client.tus import DEFAULT_CHUNK, TusClient, hash_range, read_range
+from blobstream.client.tus import TusClient, hash_range, read_range
+
+if TYPE_CHECKING:
+    from blobstream.client.tree import FileOutcome, TreeResult
 
 Progress = Callable[[int], None]
 Source = str | os.PathLike[str] | IO[bytes] | Iterable[bytes]
-RESUMABLE_THRESHOLD: int | None = None
-"""Files at least this large go through tus by default; None: only when asked (``resume``)."""
+RESUMABLE_THRESHOLD = 4 << 20
+"""Files at least this large go as resumable uploads; smaller ones as one PUT (resent whole)."""
 
 
 class Client:
@@ -136,19 +139,20 @@ class Client:
         limit_rate: int | None = None,
         progress: Progress | None = None,
         resumable_threshold: int | None = RESUMABLE_THRESHOLD,
-        chunk_size: int = DEFAULT_CHUNK,
+        chunk_size: int | None = None,
         if_none_match: bool = False,
         state: ResumeState | None = None,
         resume: bool = False,
+        on_resume: Callable[[int, int], None] | None = None,
     ) -> BlobStat:
         """Store ``source`` (a path, a binary file or an iterable of bytes) under ``key``.
 
-        Everything is sent by one chunked PUT, hashed while it is read, with
-        ``Content-Digest`` in the trailer section: the server checks it before
-        committing, and the SHA-256 it answers is compared with the one sent.
-        With ``resume``, or for a path of at least ``resumable_threshold``
-        bytes, the file goes through tus instead (a tus upload remembered in
-        ``state`` continues).
+        A regular file of at least ``resumable_threshold`` bytes (or any, with
+        ``resume``) is a resumable upload (:meth:`upload_resumable`, remembered
+        in ``state``): one PATCH, the file's SHA-256 in its trailer, checked by
+        the server before it commits. Anything else is one chunked PUT, hashed
+        while it is read, with ``Content-Digest`` in the trailer section. The
+        SHA-256 the server answers is compared with the one sent.
         """
         bucket = TokenBucket(limit_rate) if limit_rate else None
         if isinstance(source, str | os.PathLike):
@@ -164,7 +168,7 @@ class Client:
                     return self.upload_resumable(
                         key, path, content_type=content_type, chunk_size=chunk_size,
                         limit_rate=limit_rate, progress=progress, state=state,
-                        if_none_match=if_none_match, resume=resume,
+                        if_none_match=if_none_match, resume=resume, on_resume=on_resume,
                     )  # fmt: skip
             with open(path, "rb") as f:
                 if path.is_file():
@@ -281,7 +285,7 @@ class Client:
         path: str | os.PathLike[str],
         *,
         content_type: str | None = None,
-        chunk_size: int = DEFAULT_CHUNK,
+        chunk_size: int | None = None,
         limit_rate: int | None = None,
         progress: Progress | None = None,
         state: ResumeState | None = None,
@@ -291,9 +295,11 @@ class Client:
     ) -> BlobStat:
         """Upload a file through tus, remembering the upload in ``state`` until it is done.
 
-        With ``resume`` an upload remembered for this (server, key, file, size,
-        mtime) continues where the server has it (HEAD, then PATCH). The blob's
-        SHA-256 (``Repr-Digest``) is compared with the file's at the end.
+        The file goes in one PATCH (or PATCHes of ``chunk_size``) with its
+        SHA-256 as ``Repr-Digest`` in the trailer; the server commits only if
+        it matches (``blobstream.client.upload``). With ``resume`` an upload
+        remembered for this (server, key, file, size, mtime) continues where
+        the server has it (HEAD, then PATCH of the rest).
         """
         from blobstream.client.upload import ResumableUpload
 
@@ -302,6 +308,40 @@ class Client:
             chunk_size=chunk_size, bucket=TokenBucket(limit_rate) if limit_rate else None,
             progress=progress, state=state, if_none_match=if_none_match,
         ).run(resume=resume, on_resume=on_resume)  # fmt: skip
+
+    def put_tree(
+        self, root: str | os.PathLike[str], prefix: str, *, jobs: int = 4, resume: bool = False,
+        state: ResumeState | None = None, progress: Progress | None = None,
+        on_file: Callable[[FileOutcome], None] | None = None,
+    ) -> TreeResult:  # fmt: skip
+        """Upload every file under ``root`` to ``prefix/<relative path>``, ``jobs`` at a time.
+
+        Files whose size and SHA-256 equal the blob's are skipped; each other file
+        goes by :meth:`put` (resumable, verified). A failed file is listed in the
+        result, the others go on (``blobstream.client.tree``).
+        """
+        from blobstream.client.tree import put_tree
+
+        return put_tree(
+            self, Path(root), prefix, jobs=jobs, resume=resume, state=state, progress=progress,
+            on_file=on_file,
+        )  # fmt: skip
+
+    def get_tree(
+        self, prefix: str, root: str | os.PathLike[str], *, jobs: int = 4, resume: bool = False,
+        state: ResumeState | None = None, progress: Progress | None = None,
+        on_file: Callable[[FileOutcome], None] | None = None,
+    ) -> TreeResult:  # fmt: skip
+        """Download every blob under ``prefix`` to ``root/<rest of the key>``, ``jobs`` at a time.
+
+        Local files whose size and SHA-256 equal the blob's are skipped; the
+        others go by :meth:`get` (through ``.part``, verified)."""
+        from blobstream.client.tree import get_tree
+
+        return get_tree(
+            self, prefix, Path(root), jobs=jobs, resume=resume, state=state, progress=progress,
+            on_file=on_file,
+        )  # fmt: skip
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         """``DELETE /blobs/{key}``: NotFoundError if absent, ConflictError if ``if_match`` fails."""

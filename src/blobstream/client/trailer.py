@@ -109,7 +109,7 @@ def put_with_trailer(
     Returns the answer (as a :class:`requests.Response`) and the SHA-256 hex of
     what was sent; an error answer raises its :class:`ClientError`.
     """
-    conn = _connection(transport, url)
+    conn = connection_for(transport, url)
     digest = hashlib.sha256()
     try:
         try:
@@ -129,7 +129,8 @@ def put_with_trailer(
     return response, digest.hexdigest()
 
 
-def _connection(transport: Transport, url: str) -> http.client.HTTPConnection:
+def connection_for(transport: Transport, url: str) -> http.client.HTTPConnection:
+    """A connection to ``url``'s server with the session's TLS settings (NoTrailers: a proxy)."""
     settings = transport.session.merge_environment_settings(url, {}, None, None, None)
     parts = urlsplit(url)
     if settings.get("proxies", {}).get(parts.scheme) or settings.get("proxies", {}).get("all"):
@@ -210,4 +211,4 @@ def _answer(
     return response
 
 
-__all__ = ["NoTrailers", "fill_from", "put_with_trailer"]
+__all__ = ["NoTrailers", "connection_for", "fill_from", "put_with_trailer"]

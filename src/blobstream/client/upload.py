@@ -1,41 +1,55 @@
-"""One resumable upload of a local file through tus, verified end to end.
+"""One resumable upload of a local file through tus, verified by the server before it commits.
 
-The upload URL is remembered in the resume state under (server, key, absolute
-path, size, mtime) as soon as it exists, so an interrupted upload — Ctrl-C, a
-dropped connection, a reboot — continues with HEAD + PATCH where the server
-has it. Each PATCH carries ``Upload-Checksum: sha256`` (tus checksum
-extension) when the server offers it; after the last byte the blob's
-``Repr-Digest`` must equal the file's SHA-256.
+1. ``POST /uploads`` creates the upload (tus creation) with the metadata pair
+   ``repr-digest sha-256`` (``blobstream.tus.digest``): the server will not
+   complete it until it is sent a ``Repr-Digest`` that matches its bytes.
+2. The upload URL is remembered in the resume state under (server, key,
+   absolute path, size, mtime) before any byte goes: an atomic replace of a
+   small file, so it survives Ctrl-C, a dropped connection, ``kill -9`` of the
+   client or a crash of the server.
+3. One ``PATCH`` sends the file from the offset to the end (``sendfile``,
+   chunked), while another thread hashes the whole file; its SHA-256 follows in
+   the trailer section as ``Repr-Digest``. The server commits only if the
+   SHA-256 of everything it holds equals it; a mismatch discards the upload.
+
+``resume`` asks the server where the remembered upload is (HEAD) and sends
+only the rest; the whole file is still hashed, so the check covers every byte.
+When trailers cannot pass (a proxy is configured), the bytes go with
+``Content-Length`` and an empty PATCH carries ``Repr-Digest`` in its header.
 """
 
 from __future__ import annotations
 
-import hashlib
+import http.client
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from blobstream.client.errors import (
+    ClientError,
     ConflictError,
-    ConnectionFailed,
     NotFoundError,
     ServerError,
     VerificationError,
 )
+from blobstream.client.filebody import FileHasher, repr_digest, send_file
 from blobstream.client.models import BlobStat
 from blobstream.client.ratelimit import TokenBucket
 from blobstream.client.state import ResumeState, upload_ident
-from blobstream.client.tus import hash_range
+from blobstream.client.trailer import NoTrailers, connection_for
+from blobstream.client.transport import SizedBody
+from blobstream.client.tus import read_range
 
 if TYPE_CHECKING:
-    from hashlib import _Hash as Hash
-
     from blobstream.client.core import Client
 
-ATTEMPTS = 3
+ATTEMPTS = 5
+DEFAULT_CHUNK = 64 << 20
+"""Bytes per PATCH, all on one connection: what a crash of the server can lose at most."""
 SECTION = "uploads"
+MARKER = {"repr-digest": "sha-256"}
+OFFSET_TYPE = "application/offset+octet-stream"
 
 
 class ResumableUpload:
@@ -46,14 +60,15 @@ class ResumableUpload:
         path: Path,
         *,
         content_type: str,
-        chunk_size: int,
+        chunk_size: int | None = None,
         bucket: TokenBucket | None,
         progress: Callable[[int], None] | None,
         state: ResumeState | None,
         if_none_match: bool = False,
     ) -> None:
-        if chunk_size <= 0:
+        if chunk_size is not None and chunk_size <= 0:
             raise ValueError("the chunk size must be positive")
+        chunk_size = chunk_size or DEFAULT_CHUNK
         self.client = client
         self.tus = client.tus
         self.key = key
@@ -69,12 +84,11 @@ class ResumableUpload:
         self, *, resume: bool = True, on_resume: Callable[[int, int], None] | None = None
     ) -> BlobStat:
         try:
-            server = self.tus.server()
+            self.tus.server()
         except NotFoundError as exc:
             raise ServerError(
                 f"put {self.key}: the server offers no resumable uploads (tus)"
             ) from exc
-        checksum = "checksum" in server.extensions and "sha256" in server.checksums
         with open(self.path, "rb") as f:
             st = self.path.stat()
             size = st.st_size
@@ -84,20 +98,28 @@ class ResumableUpload:
                 url = self._create(ident, size)
             elif on_resume is not None:
                 on_resume(offset, size)
-            whole = hashlib.sha256()
-            hash_range(f, 0, offset, whole)
-            if self.progress is not None and offset:
-                self.progress(offset)
-            whole = self._send_all(f, url, offset, size, whole, checksum)
+            hasher = FileHasher(self.path, size)
+            try:
+                if self.progress is not None and offset:
+                    self.progress(offset)
+                self._send(f, url, offset, size, hasher)
+            except VerificationError:
+                self._forget(ident)  # the server discarded the upload
+                raise
+            finally:
+                hasher.cancel()
+            sha256 = hasher.result().hex()
         stat = self.client.stat(self.key)
-        if self.state is not None:
-            self.state.remove(SECTION, ident)
-        if stat.sha256 != whole.hexdigest():
+        self._forget(ident)
+        if stat.sha256 != sha256:
             raise VerificationError(
-                f"put {self.key}: SHA-256 mismatch: sent {whole.hexdigest()}, "
-                f"the server has {stat.sha256}"
+                f"put {self.key}: SHA-256 mismatch: sent {sha256}, the server has {stat.sha256}"
             )
         return stat
+
+    def _forget(self, ident: str) -> None:
+        if self.state is not None:
+            self.state.remove(SECTION, ident)
 
     def _find(self, ident: str, resume: bool) -> tuple[str | None, int]:
         entry = self.state.get(SECTION, ident) if self.state is not None else None
@@ -109,7 +131,7 @@ class ResumableUpload:
         try:
             return entry["url"], self.tus.offset(entry["url"])
         except NotFoundError:
-            return None, 0  # expired or terminated on the server: start again
+            return None, 0  # expired, terminated or discarded on the server: start again
 
     def _create(self, ident: str, size: int) -> str:
         if self.if_none_match:
@@ -119,74 +141,90 @@ class ResumableUpload:
                 pass
             else:
                 raise ConflictError(f"put {self.key}: the blob already exists", 412)
-        metadata = {"key": self.key, "filename": self.path.name, "filetype": self.content_type}
+        metadata = {
+            "key": self.key,
+            "filename": self.path.name,
+            "filetype": self.content_type,
+            **MARKER,
+        }
         url = self.tus.create(size, metadata)
         if self.state is not None:
             self.state.put(SECTION, ident, {"url": url})
         return url
 
-    def _send_all(
-        self, f: IO[bytes], url: str, offset: int, size: int, whole: Hash, checksum: bool
-    ) -> Hash:
-        """PATCH every chunk from ``offset``; the next chunk is hashed while one is sent."""
-        with open(self.path, "rb") as g, ThreadPoolExecutor(1) as pool:
-
-            def hashed(at: int, base: Hash) -> Future[tuple[int, bytes, Hash]]:
-                n = min(self.chunk_size, size - at)
-                return pool.submit(_hash_chunk, g, at, n, base)
-
-            pending = hashed(offset, whole.copy())
-            while offset < size:
-                n, chunk, after = pending.result()
-                if offset + n < size:
-                    pending = hashed(offset + n, after.copy())
-                new, whole = self._send_chunk(f, url, offset, n, chunk, after, checksum)
-                if new != offset + n and new < size:
-                    pending.result()  # a retry moved the offset: hash from there instead
-                    pending = hashed(new, whole.copy())
-                offset = new
-        return whole
-
-    def _send_chunk(
-        self,
-        f: IO[bytes],
-        url: str,
-        offset: int,
-        n: int,
-        chunk: bytes,
-        after: Hash,
-        checksum: bool,
-    ) -> tuple[int, Hash]:
-        """PATCH one chunk (retrying a broken connection); returns the new offset and hash."""
+    def _send(self, f: IO[bytes], url: str, offset: int, size: int, hasher: FileHasher) -> None:
+        """PATCH the rest; when the server is elsewhere or busy, follow it (a few times)."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                new = self.tus.patch(
-                    url, f, offset, n, checksum=chunk if checksum else None,
-                    bucket=self.bucket, progress=self.progress,
-                )  # fmt: skip
-            except ConflictError:
-                # 409: the server is at another offset, e.g. it finished committing a PATCH
-                # that was cut off just before the client heard the answer. Follow it.
-                if attempt == ATTEMPTS:
+                self._send_from(f, url, offset, size, hasher)
+                return
+            except ClientError as exc:
+                # 409: the server holds more than it said (an earlier connection was still
+                # draining into it); 423: that connection still holds the upload. Follow it.
+                if exc.status not in (409, 423) or attempt == ATTEMPTS:
                     raise
-                new = self.tus.offset(url)
-            except (ConnectionFailed, ServerError, VerificationError):
-                # A broken connection, a server fault or a chunk damaged on the way (460).
-                if attempt == ATTEMPTS:
-                    raise
-                time.sleep(attempt)
-                new = self.tus.offset(url)
-            if new == offset + n:
-                return new, after
-            if new != offset:
-                rehashed = hashlib.sha256()
-                hash_range(f, 0, new, rehashed)
-                return new, rehashed
-        raise ServerError(f"put {self.key}: the server did not take the bytes at {offset}")
+            time.sleep(0.2 * attempt)
+            offset = self.tus.offset(url)
 
+    def _send_from(
+        self, f: IO[bytes], url: str, offset: int, size: int, hasher: FileHasher
+    ) -> None:
+        """PATCH from ``offset`` to the end, in pieces of ``chunk_size``, the digest last."""
+        transport = self.client.transport
+        try:
+            conn: http.client.HTTPConnection | None = connection_for(transport, url)
+        except NoTrailers:
+            conn = None
+        try:
+            while True:
+                end = min(size, offset + self.chunk_size)
+                last = end == size
+                if offset == end:
+                    self._finish(url, offset, hasher)  # every byte is there: the digest is due
+                    return
+                headers = {**self.tus.headers, "Content-Type": OFFSET_TYPE}
+                headers["Upload-Offset"] = str(offset)
+                if conn is not None:
+                    response = send_file(
+                        transport, conn, "PATCH", url, headers, f, offset, end - offset,
+                        trailer=hasher.result if last else None, what=f"put {self.key}",
+                        ok=(200, 204), bucket=self.bucket, progress=self.progress,
+                    )  # fmt: skip
+                    value = response.headers.get("Upload-Offset", "")
+                else:
+                    value = self._patch_plain(f, url, headers, offset, end - offset)
+                    if last:
+                        self._finish(url, end, hasher)
+                        return
+                if not value.isdigit() or int(value) != end:
+                    raise ServerError(
+                        f"put {self.key}: the server has {value or '?'} bytes, not {end}"
+                    )
+                if last:
+                    return
+                offset = end
+        finally:
+            if conn is not None:
+                conn.close()
 
-def _hash_chunk(f: IO[bytes], offset: int, n: int, base: Hash) -> tuple[int, bytes, Hash]:
-    """The chunk's own SHA-256 (for ``Upload-Checksum``) and ``base`` extended by it."""
-    chunk = hashlib.sha256()
-    hash_range(f, offset, n, chunk, base)
-    return n, chunk.digest(), base
+    def _patch_plain(
+        self, f: IO[bytes], url: str, headers: dict[str, str], offset: int, n: int
+    ) -> str:
+        """A PATCH through the session (and its proxy), with ``Content-Length``."""
+        body = SizedBody(read_range(f, offset, n, self.bucket, self.progress), n)
+        with self.client.transport.request(
+            "PATCH", url, what=f"put {self.key}", ok=(200, 204), headers=headers, data=body
+        ) as answer:
+            return str(answer.headers.get("Upload-Offset", ""))
+
+    def _finish(self, url: str, offset: int, hasher: FileHasher) -> None:
+        """An empty PATCH with ``Repr-Digest`` in its header: check and commit."""
+        headers = {
+            **self.tus.headers,
+            "Content-Type": OFFSET_TYPE,
+            "Upload-Offset": str(offset),
+            "Repr-Digest": repr_digest(hasher.result()),
+        }
+        self.client.transport.request(
+            "PATCH", url, what=f"put {self.key}", ok=(200, 204), headers=headers, data=b""
+        ).close()

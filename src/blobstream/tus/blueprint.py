@@ -91,7 +91,7 @@ def _chunk(required: bool) -> Chunk | None:
     if request.mimetype != h.OFFSET_CONTENT_TYPE:
         raise UnsupportedMediaType(f"a tus chunk must be sent as {h.OFFSET_CONTENT_TYPE}")
     checksum = h.parse_checksum_header(request.headers.get("Upload-Checksum"))
-    return Chunk(body_stream(request), length, checksum)
+    return Chunk(body_stream(request), length, checksum, request.headers.get("Repr-Digest"))
 
 
 @bp.route("/uploads", methods=["POST", "OPTIONS"], strict_slashes=False)

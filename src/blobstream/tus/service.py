@@ -20,6 +20,7 @@ from blobstream.errors import (
     BlobstreamError,
     ChecksumMismatch,
     Conflict,
+    DigestMismatch,
     Forbidden,
     Gone,
     IncompleteBody,
@@ -36,6 +37,7 @@ from blobstream.server.receive import media_type
 from blobstream.storage.protocol import BlobInfo, Buffer, Commit, UploadAppender, UploadState
 from blobstream.storage.protocol import UploadStore as UploadStoreProtocol
 from blobstream.streams import Hasher, Readable, copy_stream
+from blobstream.tus import digest
 from blobstream.tus.hashing import HashCache
 
 log = logging.getLogger("blobstream.tus")
@@ -50,6 +52,7 @@ class Chunk:
     source: Readable
     length: int | None
     checksum: tuple[str, bytes] | None = None
+    repr_digest: str | None = None  # the Repr-Digest header; a trailer may carry it instead
 
 
 class _Sink:
@@ -129,6 +132,7 @@ class TusService:
             and not state.partial
             and not state.parts
             and state.completed_key is None
+            and not digest.required(state.metadata)
         ):
             self.complete(state)
         return state
@@ -250,7 +254,9 @@ class TusService:
         elif chunk.length is None and chunk.source.read(1):
             raise TooLarge("the upload already has all its bytes")
         if state.length == state.offset and not state.partial and state.completed_key is None:
-            self.complete(state)
+            expected = digest.sent_sha256(chunk.repr_digest, chunk.source)
+            if expected is not None or not digest.required(state.metadata):
+                self.complete(state, expected)
         return state
 
     def _remaining(self, state: UploadState) -> int | None:
@@ -300,11 +306,21 @@ class TusService:
 
     # -- completion, termination, expiry ----------------------------------------------------
 
-    def complete(self, state: UploadState) -> BlobInfo:
-        """The last byte arrived: the upload becomes its blob, atomically, SHA-256 recorded."""
+    def complete(self, state: UploadState, expected: bytes | None = None) -> BlobInfo:
+        """The last byte arrived: the upload becomes its blob, atomically, SHA-256 recorded.
+
+        With ``expected`` (the client's ``Repr-Digest``) a different SHA-256 discards it."""
         key = state.metadata.get("key") or state.upload_id
         assert state.length is not None
         sha256 = self.hashes.sha256(self.store, state)
+        if expected is not None and not hmac.compare_digest(bytes.fromhex(sha256), expected):
+            with contextlib.suppress(BlobstreamError):
+                self.store.delete_upload(state.upload_id)
+            self.hashes.forget(state.upload_id)
+            raise DigestMismatch(
+                "the upload's SHA-256 does not match its Repr-Digest: nothing was stored "
+                "and the upload is discarded"
+            )
         content_type = media_type(
             state.metadata.get("filetype") or state.metadata.get("type") or DEFAULT_CONTENT_TYPE
         )
