@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from blobstream.context import request_context
 from blobstream.errors import QuotaExceeded
 from blobstream.events.delivery import Deliverer
 from blobstream.events.model import EVENTS, Event
@@ -62,16 +63,6 @@ class Listeners:
                 fn(event)
             except Exception:
                 log.exception("the %s listener %r failed", event.event, fn)
-
-
-def request_context() -> tuple[str | None, str | None]:
-    """The current request's id and token id (None outside a request)."""
-    from flask import g, has_request_context
-
-    if not has_request_context():
-        return None, None
-    principal = g.get("blobstream_principal")
-    return g.get("blobstream_request_id"), getattr(principal, "token_id", None)
 
 
 class QuotaLimited:

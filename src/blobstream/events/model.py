@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from blobstream.storage.protocol import BlobInfo
+from blobstream.timestamps import format_iso
 
 EVENTS = ("upload.created", "upload.progress", "blob.committed", "blob.deleted", "upload.expired")
 SIGNATURE_HEADER = "Blobstream-Signature"
@@ -59,8 +60,6 @@ class Event:
         )
 
     def to_json(self) -> dict[str, Any]:
-        from blobstream.http.dates import format_iso
-
         return {
             "event": self.event,
             "id": self.id,

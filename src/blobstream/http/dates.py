@@ -6,7 +6,10 @@ import calendar
 import math
 import re
 import time
-from datetime import UTC, datetime
+
+from blobstream.timestamps import (
+    format_iso as format_iso,  # re-exported: its home moved below storage
+)
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -78,11 +81,3 @@ def parse_http_date(value: str | None, *, now: float | None = None) -> float | N
     if not 1 <= day <= calendar.monthrange(year, month)[1]:
         return None
     return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
-
-
-def format_iso(ts: float) -> str:
-    """Format a POSIX timestamp as RFC 3339 UTC to the second, e.g. ``2026-11-25T16:50:21Z``."""
-    dt = datetime.fromtimestamp(math.floor(ts), UTC)
-    return (
-        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
-    )

@@ -39,6 +39,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from blobstream.context import request_context
 from blobstream.errors import NotFound, PreconditionFailed, StorageUnavailable
 from blobstream.quotas import Deltas, Quotas, Rule, add
 from blobstream.storage.protocol import BlobInfo
@@ -63,8 +64,6 @@ class S3Quotas(Quotas):
 
     @staticmethod
     def _owner_of_write_token() -> str | None:
-        from blobstream.events.hub import request_context
-
         return request_context()[1]
 
     def _owner_of_write(self) -> str | None:

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
+from blobstream.timestamps import format_iso
+
 Buffer: TypeAlias = bytes | bytearray | memoryview
 
 
@@ -31,8 +33,6 @@ class BlobInfo:
     meta: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        from blobstream.http.dates import format_iso
-
         return {
             "key": self.key,
             "size": self.size,
