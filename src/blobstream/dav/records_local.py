@@ -32,8 +32,8 @@ class SqliteRecords:
         self.path = path
         self._local = threading.local()
         self._mutex = threading.RLock()
-        self._depth = 0
-        self._db().execute(SCHEMA)
+        self._depth = 0  # the file and its table are made on first use: a worker that
+        # boots while the storage directory is away answers 503 until it is back
 
     def _db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -43,6 +43,7 @@ class SqliteRecords:
                     self.path, isolation_level=None, check_same_thread=False, timeout=60
                 )
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(SCHEMA)
             except sqlite3.Error as exc:
                 raise StorageUnavailable(f"cannot open {self.path}: {exc}") from exc
             self._local.conn = conn
