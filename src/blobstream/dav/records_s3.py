@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from blobstream.errors import NotFound, PreconditionFailed, StorageUnavailable
 
+# Jitter from a generator of its own: background threads never move the global one.
+_jitter = random.Random()
+
 if TYPE_CHECKING:
     from blobstream.storage.s3 import S3Store
 
@@ -130,7 +133,7 @@ class S3Records:
                     return str(made["ETag"])
             except (NotFound, PreconditionFailed):
                 continue  # released or taken over meanwhile: try again at once
-            time.sleep(random.uniform(0.005, 0.05))
+            time.sleep(_jitter.uniform(0.005, 0.05))
         raise StorageUnavailable("the WebDAV lock table is held by another node for too long")
 
     def _give(self, etag: str) -> None:

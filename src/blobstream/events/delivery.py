@@ -16,6 +16,9 @@ import urllib.request
 from blobstream.events.model import node_name, signed_headers
 from blobstream.events.outbox import EventOutbox, OutboxEntry
 
+# Jitter from a generator of its own: background threads never move the global one.
+_jitter = random.Random()
+
 log = logging.getLogger("blobstream.events")
 
 LEASE = 60.0
@@ -25,7 +28,7 @@ BATCH = 50
 def backoff(attempts: int, cap: float) -> float:
     """Seconds before attempt ``attempts + 1``: 1, 2, 4 … up to ``cap``, with jitter."""
     base: float = min(cap, 2.0 ** min(attempts, 30))
-    return base * random.uniform(0.8, 1.0)
+    return base * _jitter.uniform(0.8, 1.0)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -87,7 +90,7 @@ class Deliverer:
                 log.exception("event delivery failed this round")
                 sent = 0
             if not sent:
-                self._wake.wait(self.poll * random.uniform(0.8, 1.2))
+                self._wake.wait(self.poll * _jitter.uniform(0.8, 1.2))
                 self._wake.clear()
 
     def deliver_once(self) -> int:

@@ -45,6 +45,9 @@ from blobstream.quotas import Deltas, Quotas, Rule, add
 from blobstream.storage.protocol import BlobInfo
 from blobstream.storage.s3_change import S3Change
 
+# Jitter from a generator of its own: background threads never move the global one.
+_jitter = random.Random()
+
 if TYPE_CHECKING:
     from blobstream.storage.s3 import S3Store
 
@@ -145,7 +148,7 @@ class S3Quotas(Quotas):
                 return
             except (PreconditionFailed, NotFound):
                 # Moved (or deleted for a recount) by another writer: read it again.
-                time.sleep(random.uniform(0, min(0.2, 0.005 * (attempt + 1))))
+                time.sleep(_jitter.uniform(0, min(0.2, 0.005 * (attempt + 1))))
         raise StorageUnavailable(f"the quota counter of {scope} is too busy to be updated")
 
     # -- the Quotas interface -------------------------------------------------------------

@@ -14,6 +14,9 @@ import threading
 from blobstream.errors import BlobstreamError
 from blobstream.tus.service import TusService
 
+# Jitter from a generator of its own: background threads never move the global one.
+_jitter = random.Random()
+
 log = logging.getLogger("blobstream.tus")
 
 
@@ -36,7 +39,7 @@ class Sweeper:
 
     def _run(self) -> None:
         # Jitter keeps the workers of one server from sweeping in lockstep.
-        while not self._stop.wait(self.interval * random.uniform(0.8, 1.2)):
+        while not self._stop.wait(self.interval * _jitter.uniform(0.8, 1.2)):
             try:
                 removed = self.service.remove_expired()
             except BlobstreamError as exc:
